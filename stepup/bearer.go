@@ -1,0 +1,106 @@
+package stepup
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// maxBearerLen refuses absurd tokens before any parsing.
+const maxBearerLen = 8192
+
+// bearerToken extracts an `Authorization: Bearer` credential.
+func bearerToken(r *http.Request) (string, bool) {
+	auth := r.Header.Get("Authorization")
+	if len(auth) < 7 || !strings.EqualFold(auth[:7], "bearer ") {
+		return "", false
+	}
+	return strings.TrimSpace(auth[7:]), true
+}
+
+// accessTokenClaims are the claims an access token is judged by.
+type accessTokenClaims struct {
+	ACR      string   `json:"acr"`
+	AMR      []string `json:"amr"`
+	AuthTime *int64   `json:"auth_time"`
+	Nonce    string   `json:"nonce"`
+	AtHash   string   `json:"at_hash"`
+}
+
+// serveBearer judges a request that presents a JWT access token: verified
+// against the provider's keys, then held to the same requirement as a
+// session. API clients are never redirected.
+func (h *Handler) serveBearer(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, req *requirement, token string) error {
+	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	s, err := h.verifyBearer(r, token)
+	if err != nil {
+		if wait, down := unavailable(err); down {
+			writeUnavailable(w, wait)
+			return nil
+		}
+		repl.Set("http.stepup.rule", req.rule)
+		repl.Set("http.stepup.result", "denied")
+		repl.Set("http.stepup.reason", "invalid_token")
+		if c := h.logger.Check(zapcore.InfoLevel, "bearer token refused"); c != nil {
+			c.Write(logRule(req.rule), zap.String("reason", "invalid_token"), zap.String("detail", err.Error()), logRequest(r))
+		}
+		h.writeAPIChallenge(w, r, req, errInvalidToken, "the access token is invalid or expired")
+		return nil
+	}
+	if reason := req.check(s, h.now(), h.levels); reason != "" {
+		repl.Set("http.stepup.rule", req.rule)
+		repl.Set("http.stepup.result", "challenge")
+		repl.Set("http.stepup.reason", reason)
+		if c := h.logger.Check(zapcore.InfoLevel, "step-up required"); c != nil {
+			c.Write(logRule(req.rule), zap.String("reason", reason), logRequest(r))
+		}
+		h.writeAPIChallenge(w, r, req, errInsufficientAuth, describe(reason, req))
+		return nil
+	}
+	h.pass(r, repl, req, s)
+	return next.ServeHTTP(w, r)
+}
+
+var errBearerRefused = errors.New("bearer token refused")
+
+// verifyBearer checks signature, issuer and expiry (go-oidc), then that the
+// token is meant for us (aud) and is an access token, not an ID token
+// replayed as one.
+func (h *Handler) verifyBearer(r *http.Request, token string) (*session, error) {
+	if len(h.BearerAudiences) == 0 {
+		return nil, errors.New("bearer tokens are not enabled (bearer_audience)")
+	}
+	if token == "" || len(token) > maxBearerLen {
+		return nil, errBearerRefused
+	}
+	d, err := h.idp.get(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	t, err := d.accessTokens.Verify(h.idp.ctx(r.Context()), token)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.ContainsFunc(t.Audience, func(a string) bool { return slices.Contains(h.BearerAudiences, a) }) {
+		return nil, errors.New("audience not accepted")
+	}
+	var c accessTokenClaims
+	if err := t.Claims(&c); err != nil {
+		return nil, err
+	}
+	if c.Nonce != "" || c.AtHash != "" || t.Subject == "" {
+		return nil, errors.New("not an access token")
+	}
+	s := &session{Subject: t.Subject, ACR: c.ACR, AMR: c.AMR, Issued: t.IssuedAt, Expires: t.Expiry}
+	if c.AuthTime != nil {
+		s.AuthTime = time.Unix(*c.AuthTime, 0)
+	}
+	return s, nil
+}

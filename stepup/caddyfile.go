@@ -1,0 +1,305 @@
+package stepup
+
+import (
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+// parseCaddyfile sets up the handler from Caddyfile tokens. It hands the
+// helper's named-matcher lookup to UnmarshalCaddyfile, so rules can say
+// `match @name` as well as inline `match { ... }`.
+func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	s := new(Handler)
+	p := caddyfileParser{named: func() (caddy.ModuleMap, bool, error) { return h.MatcherToken() }}
+	if err := p.unmarshal(h.Dispenser, s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
+//
+//	stepup {
+//	    issuer         <url>
+//	    client_id      <id>
+//	    client_secret  <secret or {env.VAR} / {file.path}>
+//	    scopes         <scope...>
+//	    auth_param     <name> <value>
+//	    require_login  rules|all
+//	    acr_levels     <weakest> ... <strongest>
+//	    rule <name> {
+//	        match        { <matchers> }   # or: match @named; repeat for OR
+//	        acr          <value...>
+//	        amr          <value...>
+//	        max_age      <duration>      # 0 = fresh login every time
+//	    }
+//	    session {
+//	        cookie_name  <name>
+//	        lifetime     <duration>
+//	        key_rotation <duration>
+//	    }
+//	    callback_path        <path>
+//	    login_path           <path>
+//	    logout_path          <path>
+//	    post_logout_redirect <path>
+//	    idp_logout
+//	    bearer_audience      <aud...>
+//	    upstream_header      <field> <value>
+//	    strip_header         <field...>
+//	    keep_cookies
+//	    log_subjects
+//	    insecure_loopback_http
+//	}
+//
+// Named matchers (`match @admin`) need the Caddyfile's http context and are
+// resolved by the `stepup` directive; here only inline blocks are known.
+func (s *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	return caddyfileParser{}.unmarshal(d, s)
+}
+
+// caddyfileParser carries what the directive knows beyond the tokens.
+type caddyfileParser struct {
+	named func() (caddy.ModuleMap, bool, error)
+}
+
+func (p caddyfileParser) unmarshal(d *caddyfile.Dispenser, s *Handler) error {
+	d.Next() // directive name
+	if d.NextArg() {
+		return d.Errf("stepup: unexpected argument %q; all settings go in the block", d.Val())
+	}
+	seen := map[string]bool{}
+	for d.NextBlock(0) {
+		key := d.Val()
+		if seen[key] && key != "rule" && key != "auth_param" && key != "upstream_header" && key != "strip_header" {
+			return d.Errf("stepup: %s is set twice; keep one", key)
+		}
+		seen[key] = true
+		var err error
+		switch key {
+		case "issuer":
+			err = oneArg(d, &s.Provider.Issuer)
+		case "client_id":
+			err = oneArg(d, &s.Provider.ClientID)
+		case "client_secret":
+			err = oneArg(d, &s.Provider.ClientSecret)
+		case "scopes":
+			s.Provider.Scopes, err = someArgs(d)
+		case "auth_param":
+			var kv []string
+			if kv = d.RemainingArgs(); len(kv) != 2 {
+				return d.Errf("stepup: auth_param takes a name and a value, got %d arguments", len(kv))
+			}
+			if s.Provider.AuthParams == nil {
+				s.Provider.AuthParams = map[string]string{}
+			}
+			if _, dup := s.Provider.AuthParams[kv[0]]; dup {
+				return d.Errf("stepup: auth_param %q is set twice", kv[0])
+			}
+			s.Provider.AuthParams[kv[0]] = kv[1]
+		case "require_login":
+			err = oneArg(d, &s.RequireLogin)
+			if err == nil && s.RequireLogin != "rules" && s.RequireLogin != "all" {
+				return d.Errf("stepup: require_login %q: use rules or all", s.RequireLogin)
+			}
+		case "acr_levels":
+			s.ACRLevels, err = someArgs(d)
+		case "rule":
+			var rule *Rule
+			rule, err = p.rule(d)
+			if err == nil {
+				s.Rules = append(s.Rules, rule)
+			}
+		case "session":
+			s.Session = new(SessionConfig)
+			err = sessionBlock(d, s.Session)
+		case "callback_path":
+			err = oneArg(d, &s.CallbackPath)
+		case "login_path":
+			err = oneArg(d, &s.LoginPath)
+		case "logout_path":
+			err = oneArg(d, &s.LogoutPath)
+		case "post_logout_redirect":
+			err = oneArg(d, &s.PostLogoutRedirect)
+		case "idp_logout":
+			err = flag(d, &s.IdPLogout)
+		case "bearer_audience":
+			s.BearerAudiences, err = someArgs(d)
+		case "upstream_header":
+			kv := d.RemainingArgs()
+			if len(kv) != 2 {
+				return d.Errf("stepup: upstream_header takes a field name and a value, got %d arguments", len(kv))
+			}
+			if s.UpstreamHeaders == nil {
+				s.UpstreamHeaders = map[string]string{}
+			}
+			if _, dup := s.UpstreamHeaders[kv[0]]; dup {
+				return d.Errf("stepup: upstream_header %q is set twice", kv[0])
+			}
+			s.UpstreamHeaders[kv[0]] = kv[1]
+		case "strip_header":
+			var names []string
+			names, err = someArgs(d)
+			s.StripHeaders = append(s.StripHeaders, names...)
+		case "keep_cookies":
+			err = flag(d, &s.KeepCookies)
+		case "log_subjects":
+			err = flag(d, &s.LogSubjects)
+		case "insecure_loopback_http":
+			err = flag(d, &s.InsecureLoopbackHTTP)
+		default:
+			return d.Errf("stepup: unknown subdirective %q", key)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p caddyfileParser) rule(d *caddyfile.Dispenser) (*Rule, error) {
+	rule := &Rule{}
+	if !d.NextArg() {
+		return nil, d.Err("stepup: rule needs a name: rule <name> { ... }")
+	}
+	rule.Name = d.Val()
+	if d.NextArg() {
+		return nil, d.Errf("stepup: rule %q: unexpected argument %q; put matchers in a match block", rule.Name, d.Val())
+	}
+	seen := map[string]bool{}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		key := d.Val()
+		if seen[key] && key != "match" {
+			return nil, d.Errf("stepup: rule %q: %s is set twice", rule.Name, key)
+		}
+		seen[key] = true
+		var err error
+		switch key {
+		case "match":
+			var set caddy.ModuleMap
+			set, err = p.matcherSet(d, rule.Name)
+			if err == nil {
+				rule.MatcherSetsRaw = append(rule.MatcherSetsRaw, set)
+			}
+		case "acr":
+			rule.ACR, err = someArgs(d)
+		case "amr":
+			rule.AMR, err = someArgs(d)
+		case "max_age":
+			var v string
+			if err = oneArg(d, &v); err != nil {
+				break
+			}
+			dur, perr := caddy.ParseDuration(v)
+			if perr != nil || dur < 0 {
+				return nil, d.Errf("stepup: rule %q: max_age %q is not a duration such as 5m or 0", rule.Name, v)
+			}
+			md := caddy.Duration(dur)
+			rule.MaxAge = &md
+		default:
+			return nil, d.Errf("stepup: rule %q: unknown subdirective %q (use match, acr, amr, max_age)", rule.Name, key)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return rule, nil
+}
+
+// matcherSet parses `match { ... }`, `match @name` or `match /path*`.
+func (p caddyfileParser) matcherSet(d *caddyfile.Dispenser, rule string) (caddy.ModuleMap, error) {
+	if d.CountRemainingArgs() > 0 {
+		if p.named == nil {
+			d.NextArg()
+			return nil, d.Errf("stepup: rule %q: matcher %q can only be used inside a site block", rule, d.Val())
+		}
+		set, ok, err := p.named()
+		if err != nil {
+			return nil, d.Errf("stepup: rule %q: %v", rule, err)
+		}
+		if !ok || set == nil {
+			return nil, d.Errf("stepup: rule %q: match takes @name, a path or a block, not %q", rule, d.Val())
+		}
+		if d.NextArg() {
+			return nil, d.Errf("stepup: rule %q: match takes one matcher token, not also %q", rule, d.Val())
+		}
+		return set, nil
+	}
+	set, err := caddyhttp.ParseCaddyfileNestedMatcherSet(d)
+	if err != nil {
+		return nil, err
+	}
+	if len(set) == 0 {
+		return nil, d.Errf("stepup: rule %q: empty match block", rule)
+	}
+	return set, nil
+}
+
+func sessionBlock(d *caddyfile.Dispenser, s *SessionConfig) error {
+	if d.NextArg() {
+		return d.Errf("stepup: session: unexpected argument %q; settings go in the block", d.Val())
+	}
+	seen := map[string]bool{}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		key := d.Val()
+		if seen[key] {
+			return d.Errf("stepup: session: %s is set twice", key)
+		}
+		seen[key] = true
+		switch key {
+		case "cookie_name":
+			if err := oneArg(d, &s.CookieName); err != nil {
+				return err
+			}
+		case "lifetime", "key_rotation":
+			var v string
+			if err := oneArg(d, &v); err != nil {
+				return err
+			}
+			dur, err := caddy.ParseDuration(v)
+			if err != nil || dur <= 0 {
+				return d.Errf("stepup: session: %s %q is not a positive duration such as 12h", key, v)
+			}
+			if key == "lifetime" {
+				s.Lifetime = caddy.Duration(dur)
+			} else {
+				s.KeyRotation = caddy.Duration(dur)
+			}
+		default:
+			return d.Errf("stepup: session: unknown subdirective %q (use cookie_name, lifetime, key_rotation)", key)
+		}
+	}
+	return nil
+}
+
+func oneArg(d *caddyfile.Dispenser, dst *string) error {
+	key := d.Val()
+	args := d.RemainingArgs()
+	if len(args) != 1 {
+		return d.Errf("stepup: %s takes exactly one value, got %d", key, len(args))
+	}
+	*dst = args[0]
+	return nil
+}
+
+func someArgs(d *caddyfile.Dispenser) ([]string, error) {
+	key := d.Val()
+	args := d.RemainingArgs()
+	if len(args) == 0 {
+		return nil, d.Errf("stepup: %s needs at least one value", key)
+	}
+	return args, nil
+}
+
+func flag(d *caddyfile.Dispenser, dst *bool) error {
+	key := d.Val()
+	if d.NextArg() {
+		return d.Errf("stepup: %s takes no value, got %q", key, d.Val())
+	}
+	*dst = true
+	return nil
+}
+
+// Interface guards
+var _ caddyfile.Unmarshaler = (*Handler)(nil)

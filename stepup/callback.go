@@ -1,0 +1,190 @@
+package stepup
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// clockSkew tolerates small clock differences between us and the IdP when
+// comparing auth_time with the moment a login was requested.
+const clockSkew = 10 * time.Second
+
+// loginFailure is a refused callback: the status and page shown to the user,
+// and the bounded reason recorded in logs and metrics.
+type loginFailure struct {
+	status int
+	reason string // state, nonce, token, acr, amr, auth_time, subject, idp
+	msg    string // safe to show
+	err    error  // details for the log only
+}
+
+func (f *loginFailure) Error() string { return f.reason + ": " + f.err.Error() }
+func (f *loginFailure) Unwrap() error { return f.err }
+
+func fail(status int, reason, msg string, err error) *loginFailure {
+	return &loginFailure{status: status, reason: reason, msg: msg, err: err}
+}
+
+// idTokenClaims are the claims we read beyond what go-oidc verifies.
+type idTokenClaims struct {
+	ACR      string   `json:"acr"`
+	AMR      []string `json:"amr"`
+	AuthTime *int64   `json:"auth_time"`
+}
+
+// serveCallback completes a login: it checks the attempt belongs to this
+// browser, redeems the code with its PKCE verifier, verifies the ID token
+// and our own requirements, then stores the new claims and returns the
+// browser to where it was going.
+func (h *Handler) serveCallback(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodGet {
+		return h.renderFailure(w, r, fail(http.StatusMethodNotAllowed, "state", "The login callback only accepts GET.", errors.New("method "+r.Method)))
+	}
+	s, f, err := h.completeLogin(r)
+	if err != nil {
+		var lf *loginFailure
+		if !errors.As(err, &lf) {
+			lf = fail(http.StatusInternalServerError, "internal", "The login could not be completed.", err)
+		}
+		if f != nil {
+			h.clearFlow(w, r, f.State)
+		}
+		return h.renderFailure(w, r, lf)
+	}
+	if err := h.writeSession(w, r, s); err != nil {
+		return h.renderFailure(w, r, fail(http.StatusServiceUnavailable, "internal", "The session could not be saved; try again.", err))
+	}
+	h.clearFlow(w, r, f.State)
+	h.logger.Info("step-up completed",
+		logRule(f.Rule), logACR(s.ACR), logAMR(s.AMR), logSubject(h, s.Subject), logRequest(r))
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, safeReturnPath(f.ReturnTo, "/"), http.StatusSeeOther)
+	return nil
+}
+
+// completeLogin returns the new session, or a *loginFailure.
+func (h *Handler) completeLogin(r *http.Request) (*session, *flowState, error) {
+	q := r.URL.Query()
+	f, err := h.readFlow(r.Context(), r, q.Get("state"))
+	if err != nil {
+		if errors.Is(err, errFlow) {
+			return nil, nil, fail(http.StatusBadRequest, "state", "This login was not started by this browser, or it took too long. Go back and try again.", err)
+		}
+		return nil, nil, fail(http.StatusServiceUnavailable, "internal", "The login could not be checked; try again.", err)
+	}
+	if code := q.Get("error"); code != "" {
+		return nil, f, fail(http.StatusForbidden, "idp", "The identity provider did not complete the login ("+oauthErrorCode(code)+").", fmt.Errorf("idp returned error %q", oauthErrorCode(code)))
+	}
+	code := q.Get("code")
+	if code == "" {
+		return nil, f, fail(http.StatusBadRequest, "code", "The identity provider returned no authorization code.", errors.New("callback without code"))
+	}
+	d, err := h.idp.get(r.Context())
+	if err != nil {
+		return nil, f, fail(http.StatusServiceUnavailable, "idp", "The identity provider is unavailable; try again shortly.", err)
+	}
+	tok, err := h.exchange(r, d, code, f.Verifier)
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) {
+			return nil, f, fail(http.StatusUnauthorized, "token", "The identity provider refused the login.", fmt.Errorf("token endpoint: %s", oauthErrorCode(re.ErrorCode)))
+		}
+		return nil, f, fail(http.StatusServiceUnavailable, "idp", "The identity provider is unavailable; try again shortly.", err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		return nil, f, fail(http.StatusUnauthorized, "token", "The identity provider returned no ID token.", errors.New("token response without id_token"))
+	}
+	idt, err := d.idTokens.Verify(h.idp.ctx(r.Context()), raw)
+	if err != nil {
+		return nil, f, fail(http.StatusUnauthorized, "token", "The identity provider's answer could not be verified.", err)
+	}
+	s, err := h.checkIDToken(idt, f)
+	return s, f, err
+}
+
+func (h *Handler) exchange(r *http.Request, d *discovered, code, verifier string) (*oauth2.Token, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), discoveryTimeout)
+	defer cancel()
+	cfg := oauth2.Config{
+		ClientID:     h.Provider.ClientID,
+		ClientSecret: h.clientSecret,
+		Endpoint:     d.tokenEndpoint,
+		RedirectURL:  h.redirectURI(r),
+	}
+	return cfg.Exchange(h.idp.ctx(ctx), code, oauth2.VerifierOption(verifier))
+}
+
+// checkIDToken applies the checks go-oidc leaves to us: nonce, iat, sub,
+// and that what the IdP actually did meets the rule. acr_values was only a
+// request; the returned claims decide.
+func (h *Handler) checkIDToken(idt *oidc.IDToken, f *flowState) (*session, error) {
+	if !constantTimeEqual(idt.Nonce, f.Nonce) {
+		return nil, fail(http.StatusUnauthorized, "nonce", "The identity provider's answer does not belong to this login.", errors.New("nonce mismatch"))
+	}
+	if idt.Subject == "" || idt.IssuedAt.IsZero() {
+		return nil, fail(http.StatusUnauthorized, "token", "The identity provider's answer is incomplete.", errors.New("id token without sub or iat"))
+	}
+	var c idTokenClaims
+	if err := idt.Claims(&c); err != nil {
+		return nil, fail(http.StatusUnauthorized, "token", "The identity provider's answer could not be read.", err)
+	}
+	now := h.now()
+	req := h.requirementNamed(f.Rule)
+	if !req.acrSatisfied(c.ACR, h.levels) {
+		return nil, fail(http.StatusForbidden, "acr", "Your sign-in was not strong enough for this page. It needs: "+req.acrValues+".", fmt.Errorf("acr %q does not satisfy %q", c.ACR, req.acrValues))
+	}
+	s := &session{Subject: idt.Subject, ACR: c.ACR, AMR: c.AMR, Issued: now, Expires: now.Add(h.sessionLifetime), LoginRule: f.Rule}
+	if !s.hasAMR(req.amr) {
+		return nil, fail(http.StatusForbidden, "amr", "Your sign-in did not use the required method.", fmt.Errorf("amr %q lacks %q", c.AMR, req.amr))
+	}
+	if c.AuthTime != nil {
+		s.AuthTime = time.Unix(*c.AuthTime, 0)
+	}
+	if f.MaxAge >= 0 {
+		if s.AuthTime.IsZero() {
+			return nil, fail(http.StatusForbidden, "auth_time", "The identity provider did not say when you signed in.", errors.New("auth_time absent although max_age was sent"))
+		}
+		oldest := now.Add(-time.Duration(f.MaxAge) * time.Second)
+		if f.MaxAge == 0 {
+			oldest = time.Unix(f.Started, 0)
+		}
+		if s.AuthTime.Before(oldest.Add(-clockSkew)) {
+			return nil, fail(http.StatusForbidden, "auth_time", "This page needs a fresh sign-in, but the identity provider reused an older one.", fmt.Errorf("auth_time %s older than allowed %s", s.AuthTime.UTC().Format(time.RFC3339), oldest.UTC().Format(time.RFC3339)))
+		}
+	}
+	if f.Subject != "" && !constantTimeEqual(f.Subject, idt.Subject) {
+		return nil, fail(http.StatusForbidden, "subject", "You signed in as a different user. Sign out first to switch users.", errors.New("step-up returned a different subject"))
+	}
+	if len(s.Subject) > maxClaimLen || len(s.ACR) > maxClaimLen || len(s.AMR) > maxAMR || slices.ContainsFunc(s.AMR, func(m string) bool { return len(m) > maxClaimLen }) {
+		return nil, fail(http.StatusForbidden, "token", "The identity provider's answer is too large to keep.", errors.New("claims exceed session bounds"))
+	}
+	return s, nil
+}
+
+func constantTimeEqual(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// oauthErrorCode reduces an IdP-supplied error code to the OAuth character
+// set so it is safe in pages and logs.
+func oauthErrorCode(code string) string {
+	b := make([]byte, 0, min(len(code), 64))
+	for i := 0; i < len(code) && len(b) < 64; i++ {
+		if c := code[i]; c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') {
+			b = append(b, c)
+		}
+	}
+	if len(b) == 0 {
+		return "unknown_error"
+	}
+	return string(b)
+}

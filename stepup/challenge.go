@@ -1,0 +1,142 @@
+package stepup
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// isNavigation reports whether the request is a browser navigating to a
+// page, the only kind of request we answer with a redirect to the IdP.
+// Anything else (fetch/XHR, non-GET, an API client) must not be redirected:
+// it could not follow, and a POST must never be replayed after a login.
+func isNavigation(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	if mode := r.Header.Get("Sec-Fetch-Mode"); mode != "" {
+		return mode == "navigate"
+	}
+	if r.Header.Get("X-Requested-With") != "" {
+		return false
+	}
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// challengeBody is the JSON answer to an API client that must step up.
+type challengeBody struct {
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description"`
+	ACRValues        string `json:"acr_values,omitempty"`
+	MaxAge           *int64 `json:"max_age,omitempty"`
+	StepUpURL        string `json:"step_up_url"`
+}
+
+// RFC 9470 and RFC 6750 error codes.
+const (
+	errInsufficientAuth = "insufficient_user_authentication"
+	errInvalidToken     = "invalid_token"
+)
+
+// writeAPIChallenge answers 401 with an RFC 9470 WWW-Authenticate challenge
+// and a small JSON body carrying the URL a browser can open to step up.
+func (h *Handler) writeAPIChallenge(w http.ResponseWriter, r *http.Request, req *requirement, code, description string) {
+	w.Header().Set("WWW-Authenticate", authenticateHeader(code, description, req))
+	body := challengeBody{Error: code, ErrorDescription: description, ACRValues: req.acrValues, StepUpURL: h.stepUpURL(r, req)}
+	if req.hasMaxAge {
+		sec := int64(req.maxAge / time.Second)
+		body.MaxAge = &sec
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusUnauthorized)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// authenticateHeader renders `Bearer error="…", error_description="…",
+// acr_values="…", max_age=N`. Values are reduced to the characters RFC 6750
+// allows inside the quoted strings, so nothing can break out of the header.
+func authenticateHeader(code, description string, req *requirement) string {
+	var b strings.Builder
+	b.WriteString(`Bearer error="`)
+	b.WriteString(quotedSafe(code))
+	b.WriteString(`", error_description="`)
+	b.WriteString(quotedSafe(description))
+	b.WriteByte('"')
+	if req != nil && req.acrValues != "" {
+		b.WriteString(`, acr_values="`)
+		b.WriteString(quotedSafe(req.acrValues))
+		b.WriteByte('"')
+	}
+	if req != nil && req.hasMaxAge {
+		b.WriteString(", max_age=")
+		b.WriteString(req.maxAgeSec)
+	}
+	return b.String()
+}
+
+// quotedSafe keeps %x20-21 / %x23-5B / %x5D-7E, the RFC 6750 set for
+// error_description, which also excludes the quote and backslash.
+func quotedSafe(s string) string {
+	ok := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x20 && c <= 0x7e && c != '"' && c != '\\' {
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+// stepUpURL is our login endpoint for the rule, returning to the current
+// page for reads and to the site root otherwise (a write is never replayed).
+func (h *Handler) stepUpURL(r *http.Request, req *requirement) string {
+	ret := "/"
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		ret = safeReturnPath(r.URL.RequestURI(), "/")
+	}
+	q := url.Values{"return_to": {ret}}
+	if req.rule != defaultRuleName {
+		q.Set("rule", req.rule)
+	}
+	return h.origin(r) + h.LoginPath + "?" + q.Encode()
+}
+
+// describe explains, for people and for error_description, why a request
+// needs a stronger or fresher login.
+func describe(reason string, req *requirement) string {
+	switch reason {
+	case reasonNoSession:
+		return "authentication required"
+	case reasonACR:
+		return "a stronger authentication is required (acr " + req.acrValues + ")"
+	case reasonAMR:
+		return "authentication with " + strings.Join(req.amr, ", ") + " is required"
+	case reasonMaxAge:
+		if req.maxAge == 0 {
+			return "a fresh authentication is required for this request"
+		}
+		return "authentication more recent than " + req.maxAge.String() + " is required"
+	}
+	return reason
+}
+
+// writeUnavailable answers 503 with Retry-After: the IdP is needed and down,
+// and a protected route must not open because of it.
+func writeUnavailable(w http.ResponseWriter, retryAfter time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(retryAfter.Round(time.Second)/time.Second)))
+	w.Header().Set("Cache-Control", "no-store")
+	http.Error(w, "The identity provider is unavailable; try again shortly.", http.StatusServiceUnavailable)
+}

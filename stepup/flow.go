@@ -1,0 +1,188 @@
+package stepup
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// flowState is what one login attempt must remember between the redirect to
+// the IdP and the callback. It lives in its own short-lived encrypted
+// cookie, named after the attempt's state, so several tabs can log in at once.
+type flowState struct {
+	State    string `json:"s"`
+	Nonce    string `json:"n"`
+	Verifier string `json:"v"`
+	ReturnTo string `json:"r"`
+	Rule     string `json:"u"`
+	Subject  string `json:"b,omitempty"` // set on step-up: the login must keep this user
+	MaxAge   int64  `json:"m"`           // seconds; -1 when the rule sets none
+	Started  int64  `json:"t"`           // unix seconds
+}
+
+// Flow cookies are scoped to the callback path and live only as long as a
+// login may reasonably take.
+const (
+	flowLifetime     = 10 * time.Minute
+	flowCookiePrefix = "stepup_flow_"
+	flowNameIDLen    = 16 // characters of the state used in the cookie name
+	flowPurpose      = "flow"
+)
+
+var errFlow = errors.New("login attempt unknown, expired or started elsewhere")
+
+func randomToken() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func (h *Handler) flowCookieName(state string) string {
+	return h.cookiePrefix(true) + flowCookiePrefix + state[:flowNameIDLen]
+}
+
+// startLogin redirects the browser to the IdP for req. It is the only place
+// that builds an authorization request, so every login carries PKCE, state
+// and nonce.
+func (h *Handler) startLogin(w http.ResponseWriter, r *http.Request, d *discovered, req *requirement, current *session, returnTo string) error {
+	now := h.now()
+	f := flowState{
+		State:    randomToken(),
+		Nonce:    randomToken(),
+		Verifier: oauth2.GenerateVerifier(),
+		ReturnTo: safeReturnPath(returnTo, "/"),
+		Rule:     req.rule,
+		MaxAge:   -1,
+		Started:  now.Unix(),
+	}
+	if req.hasMaxAge {
+		f.MaxAge = int64(req.maxAge.Seconds())
+	}
+	if current.valid(now) {
+		f.Subject = current.Subject
+	}
+	plain, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	sealed, err := h.sealer.seal(r.Context(), flowPurpose, plain)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name:     h.flowCookieName(f.State),
+		Value:    sealed,
+		Path:     h.CallbackPath,
+		MaxAge:   int(flowLifetime.Seconds()),
+		Secure:   h.secureCookies(r),
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	})
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, h.authorizeURL(r, d, req, &f, current), http.StatusFound)
+	return nil
+}
+
+// authorizeURL builds the authorization request.
+func (h *Handler) authorizeURL(r *http.Request, d *discovered, req *requirement, f *flowState, current *session) string {
+	q := url.Values{}
+	for k, v := range h.Provider.AuthParams {
+		q.Set(k, v)
+	}
+	q.Set("response_type", "code")
+	q.Set("client_id", h.Provider.ClientID)
+	q.Set("redirect_uri", h.redirectURI(r))
+	q.Set("scope", strings.Join(h.scopes, " "))
+	q.Set("state", f.State)
+	q.Set("nonce", f.Nonce)
+	q.Set("code_challenge", oauth2.S256ChallengeFromVerifier(f.Verifier))
+	q.Set("code_challenge_method", "S256")
+	if req.acrValues != "" {
+		q.Set("acr_values", req.acrValues)
+		if d.claimsParam {
+			q.Set("claims", essentialACRClaims(req.acr))
+		}
+	}
+	if req.hasMaxAge {
+		q.Set("max_age", req.maxAgeSec)
+	}
+	// max_age alone asks the IdP to re-authenticate an older login; some
+	// IdPs only honour prompt=login, so send both when recency is the issue.
+	if req.hasMaxAge && (req.maxAge == 0 || current.valid(h.now())) {
+		q.Set("prompt", "login")
+	}
+	if current.valid(h.now()) {
+		q.Set("login_hint", current.Subject)
+	}
+	sep := "?"
+	if strings.Contains(d.authorizeURL, "?") {
+		sep = "&"
+	}
+	return d.authorizeURL + sep + q.Encode()
+}
+
+// essentialACRClaims is the OIDC claims request parameter asking for acr as
+// an essential ID token claim with the acceptable values.
+func essentialACRClaims(acr []string) string {
+	type claim struct {
+		Essential bool     `json:"essential"`
+		Values    []string `json:"values,omitempty"`
+	}
+	b, _ := json.Marshal(map[string]map[string]claim{"id_token": {"acr": {Essential: true, Values: acr}}})
+	return string(b)
+}
+
+// redirectURI is the callback on the host the browser is using; the IdP must
+// have it registered, which is what makes it safe to derive from the request.
+func (h *Handler) redirectURI(r *http.Request) string {
+	return h.origin(r) + h.CallbackPath
+}
+
+func (h *Handler) origin(r *http.Request) string {
+	scheme := "https"
+	if r.TLS == nil && h.InsecureLoopbackHTTP {
+		scheme = "http"
+	}
+	return scheme + "://" + r.Host
+}
+
+// readFlow finds and opens the flow cookie for state.
+func (h *Handler) readFlow(ctx context.Context, r *http.Request, state string) (*flowState, error) {
+	if len(state) < flowNameIDLen || len(state) > 128 {
+		return nil, errFlow
+	}
+	raw, ok := cookieValue(r.Header, h.flowCookieName(state))
+	if !ok {
+		return nil, errFlow
+	}
+	plain, err := h.sealer.open(ctx, flowPurpose, raw)
+	if errors.Is(err, errSealed) {
+		return nil, errFlow
+	}
+	if err != nil {
+		return nil, err
+	}
+	var f flowState
+	if json.Unmarshal(plain, &f) != nil || !constantTimeEqual(f.State, state) {
+		return nil, errFlow
+	}
+	if h.now().Sub(time.Unix(f.Started, 0)) > flowLifetime {
+		return nil, errFlow
+	}
+	return &f, nil
+}
+
+func (h *Handler) clearFlow(w http.ResponseWriter, r *http.Request, state string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: h.flowCookieName(state), Value: "", Path: h.CallbackPath, MaxAge: -1,
+		Secure: h.secureCookies(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	})
+}

@@ -1,0 +1,489 @@
+// Package stepup is a Caddy HTTP handler that demands a stronger or fresher
+// OpenID Connect login for sensitive requests and lets everything else pass.
+package stepup
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+	httpcaddyfile.RegisterHandlerDirective("stepup", parseCaddyfile)
+	httpcaddyfile.RegisterDirectiveOrder("stepup", httpcaddyfile.Before, "basic_auth")
+}
+
+// Handler demands OpenID Connect step-up authentication for the requests its
+// rules match. Requests no rule covers pass untouched (unless
+// `require_login` is `all`); requests with a sufficient session pass with
+// identity placeholders set; others are sent to the IdP (browser
+// navigations) or answered with an RFC 9470 challenge (API clients).
+//
+// Placeholders set on requests that pass a check:
+//
+//	{http.auth.user.id}         the session's subject
+//	{http.auth.user.acr}        its acr
+//	{http.auth.user.amr}        its amr values, space separated
+//	{http.auth.user.auth_time}  unix seconds of the last IdP authentication
+//	{http.stepup.rule}          the rule that matched (`default` for require_login all)
+//	{http.stepup.result}        pass, challenge, denied
+//	{http.stepup.reason}        why a request was challenged (no_session, acr, amr, max_age)
+type Handler struct {
+	// Provider is the OpenID Provider that performs logins.
+	Provider ProviderConfig `json:"provider"`
+
+	// RequireLogin is `rules` (only requests a rule matches need a session)
+	// or `all` (every request needs a session; rules may demand more).
+	// Default: `rules`.
+	RequireLogin string `json:"require_login,omitempty"`
+
+	// ACRLevels ranks acr values from weakest to strongest, so that a
+	// stronger acr satisfies a rule asking for a weaker one.
+	ACRLevels []string `json:"acr_levels,omitempty"`
+
+	// Rules are tried in order; the first that matches a request decides
+	// what that request needs.
+	Rules []*Rule `json:"rules,omitempty"`
+
+	// Session configures the session cookie and its keys.
+	Session *SessionConfig `json:"session,omitempty"`
+
+	// CallbackPath is where the IdP returns the browser after a login. The
+	// handler serves it whatever the rules match; register
+	// `https://<host><callback_path>` at the IdP. Default: `/.stepup/callback`.
+	CallbackPath string `json:"callback_path,omitempty"`
+
+	// LoginPath starts a login from a link: `?rule=<name>&return_to=<path>`.
+	// API challenges point browsers here. Default: `/.stepup/login`.
+	LoginPath string `json:"login_path,omitempty"`
+
+	// LogoutPath clears the session. Default: `/.stepup/logout`.
+	LogoutPath string `json:"logout_path,omitempty"`
+
+	// PostLogoutRedirect is the same-site path a browser lands on after
+	// logout. Default: `/`.
+	PostLogoutRedirect string `json:"post_logout_redirect,omitempty"`
+
+	// IdPLogout also ends the session at the IdP through its
+	// end_session_endpoint, when it advertises one. Default: false.
+	IdPLogout bool `json:"idp_logout,omitempty"`
+
+	// BearerAudiences enables `Authorization: Bearer <JWT>` access tokens
+	// issued by the provider: a token is accepted when its `aud` names one of
+	// these. Default: bearer tokens are not accepted.
+	BearerAudiences []string `json:"bearer_audiences,omitempty"`
+
+	// UpstreamHeaders are set on requests that pass a check, after deleting
+	// any client-supplied header of the same name. Values may use
+	// placeholders, e.g. `X-User: {http.auth.user.id}`.
+	UpstreamHeaders map[string]string `json:"upstream_headers,omitempty"`
+
+	// StripHeaders are deleted from every incoming request, so upstreams can
+	// trust identity headers only when stepup set them.
+	StripHeaders []string `json:"strip_headers,omitempty"`
+
+	// KeepCookies leaves stepup's cookies in the request sent upstream.
+	// Default: false (they are removed; upstreams never need them).
+	KeepCookies bool `json:"keep_cookies,omitempty"`
+
+	// LogSubjects adds the user's subject to step-up log events. Default:
+	// false, since a subject is personal data.
+	LogSubjects bool `json:"log_subjects,omitempty"`
+
+	// InsecureLoopbackHTTP allows, for local development only, an issuer
+	// and a site on plain HTTP at 127.0.0.1, ::1 or localhost: cookies lose
+	// their Secure flag and `__Host-` prefix on such requests. Never use it
+	// in production; a warning is logged at start.
+	InsecureLoopbackHTTP bool `json:"insecure_loopback_http,omitempty"`
+
+	idp             *idpClient
+	sealer          *sealer
+	levels          levels
+	scopes          []string
+	clientSecret    string
+	sessionLifetime time.Duration
+	sessionCookie   string
+	defaultReq      *requirement
+	stripHeaders    []string
+	logger          *zap.Logger
+	now             func() time.Time
+}
+
+// SessionConfig configures the session cookie.
+type SessionConfig struct {
+	// CookieName names the session cookie; `__Host-` is prefixed on HTTPS.
+	// Default: `stepup`.
+	CookieName string `json:"cookie_name,omitempty"`
+
+	// Lifetime is how long a session lasts after its latest login, at most
+	// 30 days. Default: 12h.
+	Lifetime caddy.Duration `json:"lifetime,omitempty"`
+
+	// KeyRotation is how often a new cookie key is created in Caddy's
+	// storage; older keys keep decrypting for 30 days. Default: 24h.
+	KeyRotation caddy.Duration `json:"key_rotation,omitempty"`
+}
+
+// Defaults.
+const (
+	defaultCallbackPath    = "/.stepup/callback"
+	defaultLoginPath       = "/.stepup/login"
+	defaultLogoutPath      = "/.stepup/logout"
+	defaultCookieName      = "stepup"
+	defaultSessionLifetime = 12 * time.Hour
+	defaultKeyRotation     = 24 * time.Hour
+)
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.stepup",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision compiles rules and wires shared state. It does no network I/O:
+// discovery and key loading happen on first use.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	if h.now == nil {
+		h.now = time.Now
+	}
+	h.applyDefaults()
+	repl := caddy.NewReplacer()
+	h.clientSecret = repl.ReplaceKnown(h.Provider.ClientSecret, "")
+	h.levels = newLevels(h.ACRLevels)
+	for i, rule := range h.Rules {
+		if rule == nil {
+			return fmt.Errorf("rules[%d]: empty rule", i)
+		}
+		if rule.MatcherSetsRaw != nil {
+			sets, err := ctx.LoadModule(rule, "MatcherSetsRaw")
+			if err != nil {
+				return fmt.Errorf("rule %q: loading matchers: %w", rule.Name, err)
+			}
+			if err := rule.matcherSets.FromInterface(sets); err != nil {
+				return fmt.Errorf("rule %q: %w", rule.Name, err)
+			}
+		}
+		var maxAge *time.Duration
+		if rule.MaxAge != nil {
+			d := time.Duration(*rule.MaxAge)
+			maxAge = &d
+		}
+		rule.req = newRequirement(rule.Name, rule.ACR, rule.AMR, maxAge, h.levels)
+	}
+	h.defaultReq = newRequirement(defaultRuleName, nil, nil, nil, h.levels)
+	h.stripHeaders = h.StripHeaders
+	for name := range h.UpstreamHeaders {
+		h.stripHeaders = append(h.stripHeaders, name)
+	}
+	h.sessionCookie = h.cookiePrefix(false) + h.Session.CookieName
+	h.sealer = newSealer(newKeyring(ctx.Storage(), time.Duration(h.Session.KeyRotation), h.now), h.Provider.Issuer+"\x00"+h.Provider.ClientID)
+	idp, err := loadIdPClient(h.Provider.Issuer, h.Provider.ClientID, h.now)
+	if err != nil {
+		return err
+	}
+	h.idp = idp
+	if h.InsecureLoopbackHTTP {
+		h.logger.Warn("INSECURE: insecure_loopback_http is on; plain-HTTP cookies and issuer allowed on loopback. Never use this in production.",
+			zap.String("issuer", h.Provider.Issuer))
+	}
+	return nil
+}
+
+func (h *Handler) applyDefaults() {
+	if h.CallbackPath == "" {
+		h.CallbackPath = defaultCallbackPath
+	}
+	if h.LoginPath == "" {
+		h.LoginPath = defaultLoginPath
+	}
+	if h.LogoutPath == "" {
+		h.LogoutPath = defaultLogoutPath
+	}
+	if h.PostLogoutRedirect == "" {
+		h.PostLogoutRedirect = "/"
+	}
+	if h.Session == nil {
+		h.Session = new(SessionConfig)
+	}
+	if h.Session.CookieName == "" {
+		h.Session.CookieName = defaultCookieName
+	}
+	if h.Session.Lifetime == 0 {
+		h.Session.Lifetime = caddy.Duration(defaultSessionLifetime)
+	}
+	if h.Session.KeyRotation == 0 {
+		h.Session.KeyRotation = caddy.Duration(defaultKeyRotation)
+	}
+	h.sessionLifetime = time.Duration(h.Session.Lifetime)
+	h.scopes = []string{"openid"}
+	for _, s := range h.Provider.Scopes {
+		if s != "openid" {
+			h.scopes = append(h.scopes, s)
+		}
+	}
+}
+
+// Validate checks the configuration; every error names the field and the fix.
+func (h *Handler) Validate() error {
+	if err := h.validateProvider(); err != nil {
+		return err
+	}
+	switch h.RequireLogin {
+	case "", "rules", "all":
+	default:
+		return fmt.Errorf("require_login: %q is not one of rules, all", h.RequireLogin)
+	}
+	seen := map[string]bool{}
+	for _, v := range h.ACRLevels {
+		if !acrValuePattern.MatchString(v) || seen[v] {
+			return fmt.Errorf("acr_levels: %q is empty, repeated or has spaces, quotes or backslashes", v)
+		}
+		seen[v] = true
+	}
+	names := map[string]bool{}
+	for _, rule := range h.Rules {
+		if err := rule.validate(); err != nil {
+			return err
+		}
+		if names[rule.Name] {
+			return fmt.Errorf("rule %q is defined twice; rule names must be unique", rule.Name)
+		}
+		names[rule.Name] = true
+	}
+	for field, p := range map[string]string{"callback_path": h.CallbackPath, "login_path": h.LoginPath, "logout_path": h.LogoutPath} {
+		if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?# \t") {
+			return fmt.Errorf("%s: %q must be a plain absolute path such as /.stepup/callback", field, p)
+		}
+	}
+	if !isSafeReturnPath(h.PostLogoutRedirect) {
+		return fmt.Errorf("post_logout_redirect: %q must be a same-site absolute path", h.PostLogoutRedirect)
+	}
+	if h.sessionLifetime <= 0 || h.sessionLifetime > keyRetention {
+		return fmt.Errorf("session lifetime: %s must be between 1s and %s", h.sessionLifetime, keyRetention)
+	}
+	if h.Session.KeyRotation < caddy.Duration(time.Minute) {
+		return fmt.Errorf("session key_rotation: %s is shorter than 1m", time.Duration(h.Session.KeyRotation))
+	}
+	if !cookieNamePattern.MatchString(h.Session.CookieName) {
+		return fmt.Errorf("session cookie_name: %q must be letters, digits, '-' or '_'", h.Session.CookieName)
+	}
+	return nil
+}
+
+func (h *Handler) validateProvider() error {
+	p := h.Provider
+	if p.Issuer == "" {
+		return errors.New("provider issuer: required (the OpenID Provider's issuer URL)")
+	}
+	u, err := url.Parse(p.Issuer)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("provider issuer: %q is not an absolute URL without query or fragment", p.Issuer)
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && h.InsecureLoopbackHTTP && isLoopbackHost(u.Hostname()):
+	case u.Scheme == "http" && isLoopbackHost(u.Hostname()):
+		return fmt.Errorf("provider issuer: %q is plain HTTP; use https, or for local development on loopback set insecure_loopback_http", p.Issuer)
+	default:
+		return fmt.Errorf("provider issuer: %q must use https", p.Issuer)
+	}
+	if p.ClientID == "" {
+		return errors.New("provider client_id: required (this relying party's client id at the IdP)")
+	}
+	for k := range p.AuthParams {
+		if controlledParams[k] {
+			return fmt.Errorf("provider auth_param %q: stepup sets this parameter itself; remove it", k)
+		}
+	}
+	return nil
+}
+
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Cleanup releases the shared provider state held for this config.
+func (h *Handler) Cleanup() error {
+	if h.idp != nil {
+		_, err := providers.Delete(providerKey(h.Provider.Issuer, h.Provider.ClientID))
+		return err
+	}
+	return nil
+}
+
+// ServeHTTP implements caddyhttp.MiddlewareHandler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	switch r.URL.Path {
+	case h.CallbackPath:
+		return h.serveCallback(w, r)
+	case h.LoginPath:
+		return h.serveLogin(w, r)
+	case h.LogoutPath:
+		return h.serveLogout(w, r)
+	}
+	for _, name := range h.stripHeaders {
+		r.Header.Del(name)
+	}
+	req, err := h.requirementFor(r)
+	if err != nil {
+		return caddyhttp.Error(http.StatusBadRequest, err)
+	}
+	if req == nil {
+		h.dropOurCookies(r)
+		return next.ServeHTTP(w, r)
+	}
+	if bearer, ok := bearerToken(r); ok {
+		return h.serveBearer(w, r, next, req, bearer)
+	}
+	s := h.readSession(r)
+	now := h.now()
+	reason := req.check(s, now, h.levels)
+	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if reason != "" {
+		return h.challenge(w, r, repl, req, s, reason)
+	}
+	if req.spendsFreshPass() {
+		spent := *s
+		spent.FreshSpent = true
+		if err := h.writeSession(w, r, &spent); err != nil {
+			return caddyhttp.Error(http.StatusServiceUnavailable, err)
+		}
+	}
+	h.pass(r, repl, req, s)
+	return next.ServeHTTP(w, r)
+}
+
+// requirementFor returns what the request needs, or nil when it may pass
+// without a session. The first matching rule wins.
+func (h *Handler) requirementFor(r *http.Request) (*requirement, error) {
+	for _, rule := range h.Rules {
+		ok, err := rule.matches(r)
+		if err != nil {
+			return nil, fmt.Errorf("rule %q: %w", rule.Name, err)
+		}
+		if ok {
+			return rule.req, nil
+		}
+	}
+	if h.RequireLogin == "all" {
+		return h.defaultReq, nil
+	}
+	return nil, nil
+}
+
+// requirementNamed finds a rule's requirement by name; a rule removed by a
+// reload since the login started falls back to the base requirement.
+func (h *Handler) requirementNamed(name string) *requirement {
+	for _, rule := range h.Rules {
+		if rule.Name == name {
+			return rule.req
+		}
+	}
+	return h.defaultReq
+}
+
+// challenge answers a request whose session falls short.
+func (h *Handler) challenge(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, req *requirement, s *session, reason string) error {
+	repl.Set("http.stepup.rule", req.rule)
+	repl.Set("http.stepup.result", "challenge")
+	repl.Set("http.stepup.reason", reason)
+	if c := h.logger.Check(zapcore.InfoLevel, "step-up required"); c != nil {
+		c.Write(logRule(req.rule), zap.String("reason", reason), logRequest(r))
+	}
+	if !isNavigation(r) {
+		h.writeAPIChallenge(w, r, req, errInsufficientAuth, describe(reason, req))
+		return nil
+	}
+	if h.loops(s, req) {
+		return h.renderFailure(w, r, fail(http.StatusForbidden, "loop",
+			"You signed in, but the sign-in still does not meet this page's requirement ("+describe(reason, req)+"). Contact your administrator.",
+			fmt.Errorf("login for rule %q just completed but %s still fails", req.rule, reason)))
+	}
+	d, err := h.idp.get(r.Context())
+	if err != nil {
+		return h.idpDown(w, err)
+	}
+	return h.startLogin(w, r, d, req, s, r.URL.RequestURI())
+}
+
+// loopWindow: a login for a rule that fails that same rule again within it
+// is a loop (clock skew, a changed rule), not a reason to redirect again.
+const loopWindow = 20 * time.Second
+
+func (h *Handler) loops(s *session, req *requirement) bool {
+	if !s.valid(h.now()) || s.LoginRule != req.rule || h.now().Sub(s.Issued) > loopWindow {
+		return false
+	}
+	// A spent max_age 0 pass legitimately asks for the next fresh login.
+	return !(req.spendsFreshPass() && s.FreshSpent)
+}
+
+func (h *Handler) idpDown(w http.ResponseWriter, err error) error {
+	wait, ok := unavailable(err)
+	if !ok {
+		return caddyhttp.Error(http.StatusServiceUnavailable, err)
+	}
+	h.logger.Warn("identity provider unavailable; protected request refused", zap.Error(err))
+	writeUnavailable(w, wait)
+	return nil
+}
+
+// secureCookies reports whether cookies get the Secure flag: always, unless
+// the loudly named loopback development option is on and this is plain HTTP.
+func (h *Handler) secureCookies(r *http.Request) bool {
+	return !h.InsecureLoopbackHTTP || r.TLS != nil
+}
+
+// cookiePrefix is `__Host-` for the session (host-only, path /) and
+// `__Secure-` for flow cookies (scoped to the callback path), so that no
+// subdomain or plain-HTTP page can plant them. The insecure loopback
+// option drops prefixes, which browsers refuse without Secure.
+func (h *Handler) cookiePrefix(flow bool) string {
+	switch {
+	case h.InsecureLoopbackHTTP:
+		return ""
+	case flow:
+		return "__Secure-"
+	default:
+		return "__Host-"
+	}
+}
+
+// dropOurCookies removes stepup's cookies from the request before it goes
+// upstream, unless keep_cookies is set.
+func (h *Handler) dropOurCookies(r *http.Request) {
+	if h.KeepCookies {
+		return
+	}
+	removeCookies(r.Header, h.isOurCookie)
+}
+
+func (h *Handler) isOurCookie(name string) bool {
+	return name == h.sessionCookie || strings.HasPrefix(name, h.cookiePrefix(true)+flowCookiePrefix)
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

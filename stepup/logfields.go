@@ -1,0 +1,42 @@
+package stepup
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+)
+
+// Log field helpers keep field names consistent (snake_case) across events.
+// None of them ever receives a token, code, cookie or secret.
+
+func logRule(name string) zap.Field  { return zap.String("rule", name) }
+func logACR(acr string) zap.Field    { return zap.String("acr", acr) }
+func logAMR(amr []string) zap.Field  { return zap.String("amr", strings.Join(amr, " ")) }
+
+// logSubject includes the subject only where log_subjects allows it.
+func logSubject(h *Handler, sub string) zap.Field {
+	if !h.LogSubjects {
+		return zap.Skip()
+	}
+	return zap.String("subject", sub)
+}
+
+// logRequest identifies the request without its query string, which may
+// carry codes or state.
+func logRequest(r *http.Request) zap.Field {
+	return zap.Dict("request",
+		zap.String("id", requestID(r)),
+		zap.String("method", r.Method),
+		zap.String("host", r.Host),
+		zap.String("path", r.URL.Path),
+	)
+}
+
+func requestID(r *http.Request) string {
+	if v, ok := caddyhttp.GetVar(r.Context(), "uuid").(string); ok {
+		return v
+	}
+	return ""
+}

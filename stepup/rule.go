@@ -1,0 +1,80 @@
+package stepup
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+// Rule marks a set of requests as sensitive and says how strong and how
+// recent the user's authentication must be for them. Rules are tried in
+// order; the first whose matchers match the request decides.
+type Rule struct {
+	// Name identifies the rule in logs, metrics and the `{http.stepup.rule}`
+	// placeholder. Letters, digits, `-` and `_`; unique within the handler.
+	Name string `json:"name"`
+
+	// Match is a list of Caddy matcher sets (path, method, host, header,
+	// query, remote_ip, client_ip, expression, ...). The rule applies when
+	// any set matches; with no sets it applies to every request.
+	MatcherSetsRaw caddyhttp.RawMatcherSets `json:"match,omitempty" caddy:"namespace=http.matchers"`
+
+	// ACR lists acceptable authentication context class references. With
+	// `acr_levels` configured, any value at least as strong as the weakest
+	// listed level is also accepted. Sent to the IdP as `acr_values`.
+	// Default: any acr.
+	ACR []string `json:"acr,omitempty"`
+
+	// AMR lists authentication methods that must all appear in the `amr`
+	// claim (for example `otp`). Default: none required.
+	AMR []string `json:"amr,omitempty"`
+
+	// MaxAge is how long ago the user may have authenticated at the IdP.
+	// Zero demands a fresh login for every request the rule covers. Unset
+	// (null) means the session's age does not matter. Sent as `max_age`.
+	MaxAge *caddy.Duration `json:"max_age,omitempty"`
+
+	matcherSets caddyhttp.MatcherSets
+	req         *requirement
+}
+
+// ruleNamePattern keeps names safe as metric labels and log values.
+var ruleNamePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// acrValuePattern keeps acr values safe inside the space-separated
+// acr_values parameter and the quoted WWW-Authenticate attribute.
+var acrValuePattern = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]{1,255}$`)
+
+// defaultRuleName labels the base login requirement (require_login all)
+// when no rule matches.
+const defaultRuleName = "default"
+
+func (r *Rule) validate() error {
+	if !ruleNamePattern.MatchString(r.Name) {
+		return fmt.Errorf("rule name %q: use 1-64 letters, digits, '-' or '_'", r.Name)
+	}
+	if r.Name == defaultRuleName {
+		return fmt.Errorf("rule name %q is reserved for the base login requirement; pick another", r.Name)
+	}
+	for _, v := range append(append([]string{}, r.ACR...), r.AMR...) {
+		if !acrValuePattern.MatchString(v) {
+			return fmt.Errorf("rule %q: acr/amr value %q must be printable ASCII without spaces, quotes or backslashes", r.Name, v)
+		}
+	}
+	if r.MaxAge != nil && *r.MaxAge < 0 {
+		return fmt.Errorf("rule %q: max_age %s is negative", r.Name, time.Duration(*r.MaxAge))
+	}
+	return nil
+}
+
+// matches reports whether the rule covers the request.
+func (r *Rule) matches(req *http.Request) (bool, error) {
+	if len(r.matcherSets) == 0 {
+		return true, nil
+	}
+	return r.matcherSets.AnyMatchWithError(req)
+}

@@ -1,0 +1,181 @@
+package stepup
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// session is what the session cookie carries: verified claims, never tokens.
+// It is small on purpose; every byte travels with every request.
+type session struct {
+	Subject  string
+	ACR      string
+	AMR      []string
+	AuthTime time.Time // when the user last authenticated at the IdP
+	Issued   time.Time // when we minted this cookie
+	Expires  time.Time // absolute end of the session
+
+	// LoginRule names the rule the latest login was made for. It lets a rule
+	// with max_age 0 pass once right after its login (FreshSpent then records
+	// that the pass was used), and it powers the redirect loop guard.
+	LoginRule  string
+	FreshSpent bool
+}
+
+// valid reports whether the session can be used at all at now.
+func (s *session) valid(now time.Time) bool {
+	return s != nil && s.Subject != "" && now.Before(s.Expires)
+}
+
+// hasAMR reports whether every method in want was used.
+func (s *session) hasAMR(want []string) bool {
+	for _, m := range want {
+		if !slices.Contains(s.AMR, m) {
+			return false
+		}
+	}
+	return true
+}
+
+// The binary layout is versioned so that a cookie minted by a newer replica
+// is rejected cleanly (as "no session") instead of being misread.
+const sessionCodecVersion = 1
+
+// Bounds keep a cookie well under the size budget whatever the IdP returns.
+const (
+	maxClaimLen = 255
+	maxAMR      = 8
+)
+
+const flagFreshSpent byte = 1
+
+var errSessionFormat = errors.New("malformed session")
+
+// marshalSession encodes s compactly: times as unix seconds in varints,
+// strings length-prefixed.
+func marshalSession(s *session) ([]byte, error) {
+	if len(s.Subject) == 0 || len(s.Subject) > maxClaimLen {
+		return nil, fmt.Errorf("session: subject length %d out of range 1..%d", len(s.Subject), maxClaimLen)
+	}
+	if len(s.ACR) > maxClaimLen || len(s.LoginRule) > maxClaimLen {
+		return nil, fmt.Errorf("session: acr or rule longer than %d bytes", maxClaimLen)
+	}
+	if len(s.AMR) > maxAMR {
+		return nil, fmt.Errorf("session: %d amr values, at most %d", len(s.AMR), maxAMR)
+	}
+	b := make([]byte, 0, 64+len(s.Subject)+len(s.ACR)+len(s.LoginRule))
+	b = append(b, sessionCodecVersion)
+	b = appendTime(b, s.Expires)
+	b = appendTime(b, s.AuthTime)
+	b = appendTime(b, s.Issued)
+	b = appendString(b, s.Subject)
+	b = appendString(b, s.ACR)
+	b = binary.AppendUvarint(b, uint64(len(s.AMR)))
+	for _, m := range s.AMR {
+		if len(m) > maxClaimLen {
+			return nil, fmt.Errorf("session: amr value longer than %d bytes", maxClaimLen)
+		}
+		b = appendString(b, m)
+	}
+	b = appendString(b, s.LoginRule)
+	var flags byte
+	if s.FreshSpent {
+		flags |= flagFreshSpent
+	}
+	b = append(b, flags)
+	return b, nil
+}
+
+// unmarshalSession is the inverse of marshalSession. It never panics on
+// hostile input (it is fuzzed) and rejects trailing bytes.
+func unmarshalSession(b []byte) (*session, error) {
+	d := decoder{b: b}
+	if d.byte() != sessionCodecVersion {
+		return nil, errSessionFormat
+	}
+	s := &session{}
+	s.Expires = d.time()
+	s.AuthTime = d.time()
+	s.Issued = d.time()
+	s.Subject = d.string()
+	s.ACR = d.string()
+	n := d.uvarint()
+	if n > maxAMR {
+		return nil, errSessionFormat
+	}
+	if n > 0 {
+		s.AMR = make([]string, 0, n)
+		for range n {
+			s.AMR = append(s.AMR, d.string())
+		}
+	}
+	s.LoginRule = d.string()
+	flags := d.byte()
+	s.FreshSpent = flags&flagFreshSpent != 0
+	if flags&^flagFreshSpent != 0 || d.err || len(d.b) != 0 || s.Subject == "" {
+		return nil, errSessionFormat
+	}
+	return s, nil
+}
+
+func appendTime(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return binary.AppendUvarint(b, 0)
+	}
+	return binary.AppendUvarint(b, uint64(max(t.Unix(), 0)))
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// decoder reads the session layout; the first error sticks so callers check once.
+type decoder struct {
+	b   []byte
+	err bool
+}
+
+func (d *decoder) byte() byte {
+	if len(d.b) == 0 {
+		d.err = true
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = true
+		d.b = nil
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) time() time.Time {
+	v := d.uvarint()
+	if v == 0 || v > 1<<40 {
+		return time.Time{}
+	}
+	return time.Unix(int64(v), 0)
+}
+
+func (d *decoder) string() string {
+	n := d.uvarint()
+	if n > maxClaimLen || n > uint64(len(d.b)) {
+		d.err = true
+		d.b = nil
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
