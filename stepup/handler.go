@@ -14,6 +14,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
@@ -117,7 +118,10 @@ type Handler struct {
 	defaultReq      *requirement
 	stripHeaders    []string
 	logger          *zap.Logger
-	now             func() time.Time
+
+	// Seams for unit tests; production leaves them nil.
+	now     func() time.Time
+	storage certmagic.Storage
 }
 
 // SessionConfig configures the session cookie.
@@ -190,7 +194,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.stripHeaders = append(h.stripHeaders, name)
 	}
 	h.sessionCookie = h.cookiePrefix(false) + h.Session.CookieName
-	h.sealer = newSealer(newKeyring(ctx.Storage(), time.Duration(h.Session.KeyRotation), h.now), h.Provider.Issuer+"\x00"+h.Provider.ClientID)
+	if h.storage == nil {
+		h.storage = ctx.Storage()
+	}
+	h.sealer = newSealer(newKeyring(h.storage, time.Duration(h.Session.KeyRotation), h.now), h.Provider.Issuer+"\x00"+h.Provider.ClientID)
 	idp, err := loadIdPClient(h.Provider.Issuer, h.Provider.ClientID, h.now)
 	if err != nil {
 		return err

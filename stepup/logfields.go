@@ -11,9 +11,9 @@ import (
 // Log field helpers keep field names consistent (snake_case) across events.
 // None of them ever receives a token, code, cookie or secret.
 
-func logRule(name string) zap.Field  { return zap.String("rule", name) }
-func logACR(acr string) zap.Field    { return zap.String("acr", acr) }
-func logAMR(amr []string) zap.Field  { return zap.String("amr", strings.Join(amr, " ")) }
+func logRule(name string) zap.Field { return zap.String("rule", name) }
+func logACR(acr string) zap.Field   { return zap.String("acr", acr) }
+func logAMR(amr []string) zap.Field { return zap.String("amr", strings.Join(amr, " ")) }
 
 // logSubject includes the subject only where log_subjects allows it.
 func logSubject(h *Handler, sub string) zap.Field {

@@ -1,0 +1,372 @@
+package stepup
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+// fakeDiscovery serves only a discovery document: enough to build
+// authorization redirects. Token and key endpoints are exercised against a
+// real OpenID Provider in the integration tests.
+func fakeDiscovery(t *testing.T, claimsParam bool) *httptest.Server {
+	t.Helper()
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/.well-known/openid-configuration" {
+			http.NotFound(w, r)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"issuer":                                srv.URL,
+			"authorization_endpoint":                srv.URL + "/authorize",
+			"token_endpoint":                        srv.URL + "/token",
+			"jwks_uri":                              srv.URL + "/jwks",
+			"id_token_signing_alg_values_supported": []string{"RS256"},
+			"claims_parameter_supported":            claimsParam,
+		})
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// deadIssuer is an issuer URL on a loopback port nothing listens on.
+func deadIssuer(t *testing.T) string {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	u := srv.URL
+	srv.Close()
+	return u
+}
+
+type testHandler struct {
+	*Handler
+	clock *clock
+}
+
+func newTestHandler(t *testing.T, issuer string, configure func(h *Handler)) *testHandler {
+	t.Helper()
+	c := newClock(time.Unix(1_800_000_000, 0))
+	five := caddy.Duration(5 * time.Minute)
+	zero := caddy.Duration(0)
+	h := &Handler{
+		Provider:             ProviderConfig{Issuer: issuer, ClientID: "edge"},
+		ACRLevels:            []string{"urn:pwd", "urn:otp"},
+		InsecureLoopbackHTTP: true,
+		UpstreamHeaders:      map[string]string{"X-User": "{http.auth.user.id}"},
+		Rules: []*Rule{
+			{Name: "admin", MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": json.RawMessage(`["/admin*"]`)}}, ACR: []string{"urn:otp"}},
+			{Name: "transfer", MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": json.RawMessage(`["/transfer"]`)}}, MaxAge: &five},
+			{Name: "wire", MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": json.RawMessage(`["/wire"]`)}}, MaxAge: &zero},
+		},
+		now:     c.now,
+		storage: testStorage(t),
+	}
+	if configure != nil {
+		configure(h)
+	}
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	t.Cleanup(cancel)
+	if err := h.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return &testHandler{Handler: h, clock: c}
+}
+
+// cookieFor seals s as the session cookie a browser would send.
+func (th *testHandler) cookieFor(t *testing.T, s *session) string {
+	t.Helper()
+	raw, err := marshalSession(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := th.sealer.seal(context.Background(), sessionPurpose, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return th.sessionCookie + "=" + sealed
+}
+
+type served struct {
+	rec      *httptest.ResponseRecorder
+	upstream *http.Request // nil when the request did not reach next
+	repl     *caddy.Replacer
+}
+
+func (th *testHandler) serve(t *testing.T, r *http.Request) served {
+	t.Helper()
+	repl := caddy.NewReplacer()
+	r = r.WithContext(context.WithValue(r.Context(), caddy.ReplacerCtxKey, repl))
+	out := served{rec: httptest.NewRecorder(), repl: repl}
+	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		out.upstream = r
+		w.WriteHeader(http.StatusOK)
+		return nil
+	})
+	if err := th.ServeHTTP(out.rec, r, next); err != nil {
+		if he, ok := err.(caddyhttp.HandlerError); ok {
+			out.rec.Code = he.StatusCode
+		} else {
+			t.Fatalf("ServeHTTP returned a non-HTTP error: %v", err)
+		}
+	}
+	return out
+}
+
+func request(method, target string, headers ...string) *http.Request {
+	r := httptest.NewRequest(method, target, nil)
+	for i := 0; i+1 < len(headers); i += 2 {
+		r.Header.Add(headers[i], headers[i+1])
+	}
+	return r
+}
+
+func (th *testHandler) session(acr string, amr ...string) *session {
+	now := th.clock.now()
+	return &session{Subject: "alice", ACR: acr, AMR: amr, AuthTime: now, Issued: now, Expires: now.Add(time.Hour)}
+}
+
+func TestUnprotectedRequestPassesWithIdentityHeadersAndOurCookiesStripped(t *testing.T) {
+	th := newTestHandler(t, deadIssuer(t), nil)
+	out := th.serve(t, request("GET", "http://127.0.0.1/public", "X-User", "mallory", "Cookie", "a=1; stepup=forged"))
+	if out.upstream == nil {
+		t.Fatalf("public request did not pass: %d", out.rec.Code)
+	}
+	if v := out.upstream.Header.Get("X-User"); v != "" {
+		t.Fatalf("client-supplied identity header reached upstream: %q", v)
+	}
+	if c := out.upstream.Header.Get("Cookie"); c != "a=1" {
+		t.Fatalf("upstream Cookie = %q, want our cookie removed", c)
+	}
+}
+
+func TestSufficientSessionPassesWithIdentity(t *testing.T) {
+	th := newTestHandler(t, deadIssuer(t), nil)
+	cookie := th.cookieFor(t, th.session("urn:otp", "pwd", "otp"))
+	out := th.serve(t, request("GET", "http://127.0.0.1/admin/users", "Cookie", cookie, "X-User", "mallory"))
+	if out.upstream == nil {
+		t.Fatalf("sufficient session was refused: %d %s", out.rec.Code, out.rec.Body)
+	}
+	if got := out.upstream.Header.Get("X-User"); got != "alice" {
+		t.Fatalf("X-User = %q, want the session's subject", got)
+	}
+	for key, want := range map[string]string{"http.auth.user.id": "alice", "http.auth.user.acr": "urn:otp", "http.auth.user.amr": "pwd otp", "http.stepup.rule": "admin"} {
+		if got, _ := out.repl.GetString(key); got != want {
+			t.Errorf("{%s} = %q, want %q", key, got, want)
+		}
+	}
+	if strings.Contains(out.upstream.Header.Get("Cookie"), "stepup") {
+		t.Fatal("session cookie travelled upstream")
+	}
+}
+
+func TestWeakSessionGetsRFC9470ChallengeAsAnAPIClient(t *testing.T) {
+	th := newTestHandler(t, deadIssuer(t), nil)
+	cookie := th.cookieFor(t, th.session("urn:pwd", "pwd"))
+	out := th.serve(t, request("GET", "http://127.0.0.1/admin", "Cookie", cookie, "Accept", "application/json"))
+	if out.upstream != nil || out.rec.Code != http.StatusUnauthorized {
+		t.Fatalf("status %d, upstream reached: %v", out.rec.Code, out.upstream != nil)
+	}
+	want := `Bearer error="insufficient_user_authentication", error_description="a stronger authentication is required (acr urn:otp)", acr_values="urn:otp"`
+	if got := out.rec.Header().Get("WWW-Authenticate"); got != want {
+		t.Fatalf("WWW-Authenticate\n got %s\nwant %s", got, want)
+	}
+	var body challengeBody
+	if err := json.Unmarshal(out.rec.Body.Bytes(), &body); err != nil {
+		t.Fatal(err)
+	}
+	if body.StepUpURL != "http://127.0.0.1/.stepup/login?return_to=%2Fadmin&rule=admin" {
+		t.Fatalf("step_up_url = %q", body.StepUpURL)
+	}
+}
+
+func TestPostIsNeverRedirected(t *testing.T) {
+	th := newTestHandler(t, fakeDiscovery(t, false).URL, nil)
+	out := th.serve(t, request("POST", "http://127.0.0.1/transfer", "Accept", "text/html", "Sec-Fetch-Mode", "navigate"))
+	if out.rec.Code != http.StatusUnauthorized || out.rec.Header().Get("Location") != "" {
+		t.Fatalf("POST answered %d Location %q; want 401 without redirect", out.rec.Code, out.rec.Header().Get("Location"))
+	}
+	if got := out.rec.Header().Get("WWW-Authenticate"); !strings.Contains(got, "max_age=300") {
+		t.Fatalf("challenge lacks max_age: %s", got)
+	}
+	var body challengeBody
+	_ = json.Unmarshal(out.rec.Body.Bytes(), &body)
+	if !strings.Contains(body.StepUpURL, "return_to=%2F&") {
+		t.Fatalf("a POST's step-up URL must return to /, got %s", body.StepUpURL)
+	}
+}
+
+func TestTamperedCookieIsNoSessionNotAnError(t *testing.T) {
+	th := newTestHandler(t, deadIssuer(t), nil)
+	cookie := th.cookieFor(t, th.session("urn:otp"))
+	tampered := cookie[:len(cookie)-3] + "AAA"
+	for name, c := range map[string]string{"tampered": tampered, "truncated": cookie[:len(cookie)/2], "garbage": th.sessionCookie + "=%%%", "oversized": th.sessionCookie + "=" + strings.Repeat("A", 5000)} {
+		t.Run(name, func(t *testing.T) {
+			out := th.serve(t, request("GET", "http://127.0.0.1/admin", "Cookie", c))
+			if out.rec.Code != http.StatusUnauthorized || out.upstream != nil {
+				t.Fatalf("status %d; want a 401 challenge", out.rec.Code)
+			}
+		})
+	}
+}
+
+func TestIdPOutageKeepsProtectedRoutesClosedAndOthersOpen(t *testing.T) {
+	th := newTestHandler(t, deadIssuer(t), nil)
+	out := th.serve(t, request("GET", "http://127.0.0.1/admin", "Accept", "text/html"))
+	if out.rec.Code != http.StatusServiceUnavailable || out.upstream != nil {
+		t.Fatalf("protected navigation during outage: %d", out.rec.Code)
+	}
+	if out.rec.Header().Get("Retry-After") == "" {
+		t.Fatal("503 without Retry-After")
+	}
+	if out := th.serve(t, request("GET", "http://127.0.0.1/", "Accept", "text/html")); out.upstream == nil {
+		t.Fatal("unprotected route closed during outage")
+	}
+	// A valid session still passes: only challenges need the IdP.
+	cookie := th.cookieFor(t, th.session("urn:otp"))
+	if out := th.serve(t, request("GET", "http://127.0.0.1/admin", "Cookie", cookie)); out.upstream == nil {
+		t.Fatalf("valid session refused during outage: %d", out.rec.Code)
+	}
+}
+
+func TestNavigationRedirectsToTheIdPWithEveryProtection(t *testing.T) {
+	idp := fakeDiscovery(t, true)
+	th := newTestHandler(t, idp.URL, nil)
+	cookie := th.cookieFor(t, th.session("urn:pwd"))
+	out := th.serve(t, request("GET", "http://127.0.0.1/admin?tab=1", "Accept", "text/html", "Cookie", cookie))
+	if out.rec.Code != http.StatusFound {
+		t.Fatalf("status %d, want 302", out.rec.Code)
+	}
+	loc, err := url.Parse(out.rec.Header().Get("Location"))
+	if err != nil || !strings.HasPrefix(loc.String(), idp.URL+"/authorize?") {
+		t.Fatalf("Location = %v", loc)
+	}
+	q := loc.Query()
+	for key, want := range map[string]string{
+		"response_type": "code", "client_id": "edge", "redirect_uri": "http://127.0.0.1/.stepup/callback",
+		"code_challenge_method": "S256", "acr_values": "urn:otp", "login_hint": "alice", "scope": "openid",
+		"claims": `{"id_token":{"acr":{"essential":true,"values":["urn:otp"]}}}`,
+	} {
+		if got := q.Get(key); got != want {
+			t.Errorf("%s = %q, want %q", key, got, want)
+		}
+	}
+	for _, key := range []string{"state", "nonce", "code_challenge"} {
+		if len(q.Get(key)) < 43 {
+			t.Errorf("%s = %q, want 256 bits of randomness", key, q.Get(key))
+		}
+	}
+	if q.Has("max_age") || q.Has("prompt") {
+		t.Errorf("a rule without max_age sent max_age/prompt: %v", q)
+	}
+	cookies := out.rec.Result().Cookies()
+	if len(cookies) != 1 || cookies[0].Name != flowCookiePrefix+q.Get("state")[:flowNameIDLen] ||
+		cookies[0].Path != "/.stepup/callback" || !cookies[0].HttpOnly || cookies[0].SameSite != http.SameSiteLaxMode {
+		t.Fatalf("flow cookie = %+v", cookies)
+	}
+}
+
+func TestFreshLoginRuleSendsPromptLoginAndMaxAgeZero(t *testing.T) {
+	th := newTestHandler(t, fakeDiscovery(t, false).URL, nil)
+	out := th.serve(t, request("GET", "http://127.0.0.1/wire", "Accept", "text/html"))
+	loc, _ := url.Parse(out.rec.Header().Get("Location"))
+	if q := loc.Query(); q.Get("max_age") != "0" || q.Get("prompt") != "login" || q.Has("claims") || q.Has("login_hint") {
+		t.Fatalf("query = %v", q)
+	}
+}
+
+func TestFreshLoginPassesOnceThenAsksAgain(t *testing.T) {
+	th := newTestHandler(t, fakeDiscovery(t, false).URL, nil)
+	s := th.session("urn:pwd")
+	s.LoginRule = "wire"
+	first := th.serve(t, request("GET", "http://127.0.0.1/wire", "Accept", "text/html", "Cookie", th.cookieFor(t, s)))
+	if first.upstream == nil {
+		t.Fatalf("fresh login did not pass: %d", first.rec.Code)
+	}
+	spent := first.rec.Result().Cookies()
+	if len(spent) != 1 || spent[0].Name != th.sessionCookie {
+		t.Fatalf("the pass was not marked spent: %+v", spent)
+	}
+	second := th.serve(t, request("GET", "http://127.0.0.1/wire", "Accept", "text/html", "Cookie", spent[0].Name+"="+spent[0].Value))
+	if second.upstream != nil || second.rec.Code != http.StatusFound {
+		t.Fatalf("second request with a spent pass: %d", second.rec.Code)
+	}
+}
+
+func TestLoopGuardExplainsInsteadOfRedirectingAgain(t *testing.T) {
+	th := newTestHandler(t, fakeDiscovery(t, false).URL, nil)
+	s := th.session("urn:pwd") // a login for "admin" just completed, but with a weak acr
+	s.LoginRule = "admin"
+	out := th.serve(t, request("GET", "http://127.0.0.1/admin", "Accept", "text/html", "Cookie", th.cookieFor(t, s)))
+	if out.rec.Code != http.StatusForbidden || !strings.Contains(out.rec.Body.String(), "still does not meet") {
+		t.Fatalf("status %d body %s", out.rec.Code, out.rec.Body)
+	}
+	th.clock.add(loopWindow + time.Second)
+	out = th.serve(t, request("GET", "http://127.0.0.1/admin", "Accept", "text/html", "Cookie", th.cookieFor(t, s)))
+	if out.rec.Code != http.StatusFound {
+		t.Fatalf("after the loop window the user should be able to retry, got %d", out.rec.Code)
+	}
+}
+
+func TestRequireLoginAllProtectsUnmatchedRequests(t *testing.T) {
+	th := newTestHandler(t, deadIssuer(t), func(h *Handler) { h.RequireLogin = "all" })
+	out := th.serve(t, request("GET", "http://127.0.0.1/anything", "Accept", "application/json"))
+	if out.rec.Code != http.StatusUnauthorized {
+		t.Fatalf("status %d", out.rec.Code)
+	}
+	if got := out.rec.Header().Get("WWW-Authenticate"); strings.Contains(got, "acr_values") {
+		t.Fatalf("base login asks for an acr: %s", got)
+	}
+	cookie := th.cookieFor(t, th.session("urn:pwd"))
+	if out := th.serve(t, request("GET", "http://127.0.0.1/anything", "Cookie", cookie)); out.upstream == nil {
+		t.Fatalf("session refused by base login: %d", out.rec.Code)
+	}
+}
+
+func TestBearerTokensAreRefusedWhenNotEnabled(t *testing.T) {
+	th := newTestHandler(t, deadIssuer(t), nil)
+	out := th.serve(t, request("GET", "http://127.0.0.1/admin", "Authorization", "Bearer abc.def.ghi"))
+	if out.rec.Code != http.StatusUnauthorized || !strings.Contains(out.rec.Header().Get("WWW-Authenticate"), `error="invalid_token"`) {
+		t.Fatalf("status %d header %q", out.rec.Code, out.rec.Header().Get("WWW-Authenticate"))
+	}
+}
+
+func TestLoginEndpointRefusesUnknownRulesAndOffsiteReturns(t *testing.T) {
+	th := newTestHandler(t, fakeDiscovery(t, false).URL, nil)
+	if out := th.serve(t, request("GET", "http://127.0.0.1/.stepup/login?rule=nope")); out.rec.Code != http.StatusBadRequest {
+		t.Fatalf("unknown rule: %d", out.rec.Code)
+	}
+	out := th.serve(t, request("GET", "http://127.0.0.1/.stepup/login?rule=admin&return_to=//evil.example"))
+	if out.rec.Code != http.StatusFound {
+		t.Fatalf("login start: %d", out.rec.Code)
+	}
+	c := out.rec.Result().Cookies()[0]
+	plain, err := th.sealer.open(context.Background(), flowPurpose, c.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f flowState
+	_ = json.Unmarshal(plain, &f)
+	if f.ReturnTo != "/" || f.Rule != "admin" {
+		t.Fatalf("flow = %+v; want return_to / and rule admin", f)
+	}
+}
+
+func TestLogoutClearsTheSession(t *testing.T) {
+	th := newTestHandler(t, deadIssuer(t), nil)
+	out := th.serve(t, request("POST", "http://127.0.0.1/.stepup/logout"))
+	c := out.rec.Result().Cookies()
+	if out.rec.Code != http.StatusSeeOther || len(c) != 1 || c[0].MaxAge >= 0 || c[0].Name != th.sessionCookie {
+		t.Fatalf("status %d cookies %+v", out.rec.Code, c)
+	}
+}

@@ -1,0 +1,132 @@
+package stepup
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/certmagic"
+)
+
+// clock is a settable time source for tests.
+type clock struct{ t atomic.Int64 }
+
+func newClock(t time.Time) *clock    { c := &clock{}; c.t.Store(t.UnixNano()); return c }
+func (c *clock) now() time.Time      { return time.Unix(0, c.t.Load()) }
+func (c *clock) add(d time.Duration) { c.t.Add(int64(d)) }
+
+func testStorage(t *testing.T) certmagic.Storage {
+	return &certmagic.FileStorage{Path: t.TempDir()}
+}
+
+func TestSealedValueOpensOnlyForItsPurposeAndBinding(t *testing.T) {
+	ctx := context.Background()
+	c := newClock(time.Unix(1_800_000_000, 0))
+	ring := newKeyring(testStorage(t), 24*time.Hour, c.now)
+	s := newSealer(ring, "https://idp\x00client")
+	sealed, err := s.seal(ctx, sessionPurpose, []byte("claims"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.open(ctx, sessionPurpose, sealed); err != nil || string(got) != "claims" {
+		t.Fatalf("open = %q, %v", got, err)
+	}
+	if _, err := s.open(ctx, flowPurpose, sealed); err == nil {
+		t.Fatal("a session value opened as a flow value")
+	}
+	other := newSealer(ring, "https://other-idp\x00client")
+	if _, err := other.open(ctx, sessionPurpose, sealed); err == nil {
+		t.Fatal("a value bound to one provider opened for another")
+	}
+}
+
+func TestSealedValueRefusesTampering(t *testing.T) {
+	ctx := context.Background()
+	c := newClock(time.Unix(1_800_000_000, 0))
+	s := newSealer(newKeyring(testStorage(t), 24*time.Hour, c.now), "b")
+	sealed, err := s.seal(ctx, sessionPurpose, []byte("claims of a session"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := base64.RawURLEncoding.DecodeString(sealed)
+	flip := func(i int) string {
+		b := append([]byte{}, raw...)
+		b[i] ^= 1
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	swapped := append(append([]byte{}, raw[:keyIDLen+nonceLen]...), raw[len(raw)-tagLen:]...)
+	swapped = append(swapped, raw[keyIDLen+nonceLen:len(raw)-tagLen]...)
+	cases := map[string]string{
+		"flipped ciphertext bit": flip(keyIDLen + nonceLen + 1),
+		"flipped nonce bit":      flip(keyIDLen),
+		"flipped key id":         flip(0),
+		"truncated":              sealed[:len(sealed)-5],
+		"re-ordered":             base64.RawURLEncoding.EncodeToString(swapped),
+		"not base64":             "%%%" + sealed,
+		"empty":                  "",
+		"oversized":              string(make([]byte, maxSealedLen+1)),
+	}
+	for name, v := range cases {
+		t.Run(name, func(t *testing.T) {
+			if _, err := s.open(ctx, sessionPurpose, v); err == nil {
+				t.Fatal("tampered value opened")
+			}
+		})
+	}
+}
+
+func TestCookieFromAnotherStorageKeyDoesNotOpen(t *testing.T) {
+	ctx := context.Background()
+	c := newClock(time.Unix(1_800_000_000, 0))
+	mine := newSealer(newKeyring(testStorage(t), 24*time.Hour, c.now), "b")
+	theirs := newSealer(newKeyring(testStorage(t), 24*time.Hour, c.now), "b")
+	sealed, err := theirs.seal(ctx, sessionPurpose, []byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mine.open(ctx, sessionPurpose, sealed); err == nil {
+		t.Fatal("a value sealed with another site's key opened")
+	}
+}
+
+func TestKeysRotateAndOldKeysStillOpenUntilRetired(t *testing.T) {
+	ctx := context.Background()
+	c := newClock(time.Unix(1_800_000_000, 0))
+	storage := testStorage(t)
+	s := newSealer(newKeyring(storage, time.Hour, c.now), "b")
+	old, err := s.seal(ctx, sessionPurpose, []byte("old"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.add(2 * time.Hour)
+	// A second process sharing the storage rotates on first use.
+	s2 := newSealer(newKeyring(storage, time.Hour, c.now), "b")
+	fresh, err := s2.seal(ctx, sessionPurpose, []byte("new"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh[:6] == old[:6] {
+		t.Fatal("rotation did not change the key id")
+	}
+	if _, err := s2.open(ctx, sessionPurpose, old); err != nil {
+		t.Fatalf("a value from the previous key no longer opens: %v", err)
+	}
+	// The first process learns the new key when it meets it.
+	if got, err := s.open(ctx, sessionPurpose, fresh); err != nil || string(got) != "new" {
+		t.Fatalf("first process cannot open the rotated key's value: %q %v", got, err)
+	}
+	var stored storedKeys
+	raw, _ := storage.Load(ctx, keysStorageKey)
+	_ = json.Unmarshal(raw, &stored)
+	if len(stored.Keys) != 2 {
+		t.Fatalf("want 2 keys in storage after one rotation, have %d", len(stored.Keys))
+	}
+	c.add(keyRetention + 2*time.Hour)
+	s3 := newSealer(newKeyring(storage, time.Hour, c.now), "b")
+	if _, err := s3.open(ctx, sessionPurpose, old); err == nil {
+		t.Fatal("a value from a retired key still opens")
+	}
+}

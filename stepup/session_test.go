@@ -1,0 +1,66 @@
+package stepup
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSessionRoundTripsThroughTheCodec(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	in := &session{
+		Subject: "alice", ACR: "urn:stepup:mfa", AMR: []string{"pwd", "otp"},
+		AuthTime: now.Add(-time.Minute), Issued: now, Expires: now.Add(12 * time.Hour),
+		LoginRule: "admin", FreshSpent: true,
+	}
+	raw, err := marshalSession(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := unmarshalSession(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(in, out) {
+		t.Fatalf("round trip changed the session:\n in  %+v\n out %+v", in, out)
+	}
+}
+
+func TestSessionCodecRefusesMalformedInput(t *testing.T) {
+	good, err := marshalSession(&session{Subject: "alice", ACR: "a", Expires: time.Unix(1_800_000_000, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string][]byte{
+		"empty":          nil,
+		"wrong version":  append([]byte{9}, good[1:]...),
+		"truncated":      good[:len(good)-2],
+		"trailing bytes": append(append([]byte{}, good...), 0),
+		"unknown flag":   append(append([]byte{}, good[:len(good)-1]...), 0x80),
+		"huge length":    {sessionCodecVersion, 1, 1, 1, 0xff, 0xff, 0xff, 0xff, 0x0f},
+	}
+	for name, raw := range cases {
+		t.Run(name, func(t *testing.T) {
+			if s, err := unmarshalSession(raw); err == nil {
+				t.Fatalf("accepted %x as %+v", raw, s)
+			}
+		})
+	}
+}
+
+func TestSessionCodecRefusesOversizedClaims(t *testing.T) {
+	cases := map[string]*session{
+		"no subject":   {ACR: "a"},
+		"long subject": {Subject: strings.Repeat("s", maxClaimLen+1)},
+		"long acr":     {Subject: "s", ACR: strings.Repeat("a", maxClaimLen+1)},
+		"many amr":     {Subject: "s", AMR: make([]string, maxAMR+1)},
+	}
+	for name, s := range cases {
+		t.Run(name, func(t *testing.T) {
+			if _, err := marshalSession(s); err == nil {
+				t.Fatal("encoded an out-of-bounds session")
+			}
+		})
+	}
+}
