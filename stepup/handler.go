@@ -431,8 +431,11 @@ func (h *Handler) challenge(w http.ResponseWriter, r *http.Request, repl *caddy.
 	return h.startLogin(w, r, d, req, s, r.URL.RequestURI())
 }
 
-// loopWindow: a login for a rule that fails that same rule again within it
-// is a loop (clock skew, a changed rule), not a reason to redirect again.
+// loopWindow bounds the loop guard: a login made for a rule that already
+// failed that rule when it was minted (an IdP that keeps returning a weak
+// acr, clock skew, a rule changed meanwhile) is a loop, not a reason to
+// redirect again. A session that met the rule then and has simply aged
+// since (a short max_age) is not a loop.
 const loopWindow = 20 * time.Second
 
 func (h *Handler) loops(s *session, req *requirement) bool {
@@ -440,7 +443,10 @@ func (h *Handler) loops(s *session, req *requirement) bool {
 		return false
 	}
 	// A spent max_age 0 pass legitimately asks for the next fresh login.
-	return !(req.spendsFreshPass() && s.FreshSpent)
+	if req.spendsFreshPass() && s.FreshSpent {
+		return false
+	}
+	return req.check(s, s.Issued, h.levels) != ""
 }
 
 func (h *Handler) idpDown(w http.ResponseWriter, err error) error {

@@ -370,3 +370,15 @@ func TestLogoutClearsTheSession(t *testing.T) {
 		t.Fatalf("status %d cookies %+v", out.rec.Code, c)
 	}
 }
+
+func TestShortMaxAgeExpiryIsNotMistakenForALoop(t *testing.T) {
+	two := caddy.Duration(2 * time.Second)
+	th := newTestHandler(t, fakeDiscovery(t, false).URL, func(h *Handler) { h.Rules[1].MaxAge = &two })
+	s := th.session("urn:pwd") // logged in for "transfer" (max_age 2s) just now
+	s.LoginRule = "transfer"
+	th.clock.add(3 * time.Second)
+	out := th.serve(t, request("GET", "http://127.0.0.1/transfer", "Accept", "text/html", "Cookie", th.cookieFor(t, s)))
+	if out.rec.Code != http.StatusFound {
+		t.Fatalf("an aged login got %d, want a redirect for a fresh one", out.rec.Code)
+	}
+}
