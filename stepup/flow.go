@@ -45,8 +45,8 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-func (h *Handler) flowCookieName(state string) string {
-	return h.cookiePrefix(true) + flowCookiePrefix + state[:flowNameIDLen]
+func (h *Handler) flowCookieName(r *http.Request, state string) string {
+	return h.cookies(r).flowPrefix + state[:flowNameIDLen]
 }
 
 // startLogin redirects the browser to the IdP for req. It is the only place
@@ -78,7 +78,7 @@ func (h *Handler) startLogin(w http.ResponseWriter, r *http.Request, d *discover
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name:     h.flowCookieName(f.State),
+		Name:     h.flowCookieName(r, f.State),
 		Value:    sealed,
 		Path:     h.CallbackPath,
 		MaxAge:   int(flowLifetime.Seconds()),
@@ -159,7 +159,7 @@ func (h *Handler) readFlow(ctx context.Context, r *http.Request, state string) (
 	if len(state) < flowNameIDLen || len(state) > 128 {
 		return nil, errFlow
 	}
-	raw, ok := cookieValue(r.Header, h.flowCookieName(state))
+	raw, ok := cookieValue(r.Header, h.flowCookieName(r, state))
 	if !ok {
 		return nil, errFlow
 	}
@@ -182,7 +182,7 @@ func (h *Handler) readFlow(ctx context.Context, r *http.Request, state string) (
 
 func (h *Handler) clearFlow(w http.ResponseWriter, r *http.Request, state string) {
 	http.SetCookie(w, &http.Cookie{
-		Name: h.flowCookieName(state), Value: "", Path: h.CallbackPath, MaxAge: -1,
+		Name: h.flowCookieName(r, state), Value: "", Path: h.CallbackPath, MaxAge: -1,
 		Secure: h.secureCookies(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
 }

@@ -114,7 +114,8 @@ type Handler struct {
 	scopes          []string
 	clientSecret    string
 	sessionLifetime time.Duration
-	sessionCookie   string
+	secureNames     cookieNames
+	plainNames      cookieNames
 	defaultReq      *requirement
 	stripHeaders    []string
 	logger          *zap.Logger
@@ -193,7 +194,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	for name := range h.UpstreamHeaders {
 		h.stripHeaders = append(h.stripHeaders, name)
 	}
-	h.sessionCookie = h.cookiePrefix(false) + h.Session.CookieName
+	h.secureNames = cookieNames{session: "__Host-" + h.Session.CookieName, flowPrefix: "__Secure-" + flowCookiePrefix}
+	h.plainNames = cookieNames{session: h.Session.CookieName, flowPrefix: flowCookiePrefix}
 	if h.storage == nil {
 		h.storage = ctx.Storage()
 	}
@@ -465,19 +467,22 @@ func (h *Handler) secureCookies(r *http.Request) bool {
 	return !h.InsecureLoopbackHTTP || r.TLS != nil
 }
 
-// cookiePrefix is `__Host-` for the session (host-only, path /) and
-// `__Secure-` for flow cookies (scoped to the callback path), so that no
-// subdomain or plain-HTTP page can plant them. The insecure loopback
-// option drops prefixes, which browsers refuse without Secure.
-func (h *Handler) cookiePrefix(flow bool) string {
-	switch {
-	case h.InsecureLoopbackHTTP:
-		return ""
-	case flow:
-		return "__Secure-"
-	default:
-		return "__Host-"
+// cookieNames are the names of our cookies for one kind of request.
+type cookieNames struct {
+	session    string
+	flowPrefix string
+}
+
+// cookies returns the cookie names for r: `__Host-` for the session
+// (host-only, path /) and `__Secure-` for flow cookies (scoped to the
+// callback path), so that no subdomain or plain-HTTP page can plant them.
+// Only plain-HTTP requests under insecure_loopback_http go without the
+// prefixes, which browsers refuse on cookies that are not Secure.
+func (h *Handler) cookies(r *http.Request) *cookieNames {
+	if h.secureCookies(r) {
+		return &h.secureNames
 	}
+	return &h.plainNames
 }
 
 // dropOurCookies removes stepup's cookies from the request before it goes
@@ -490,7 +495,8 @@ func (h *Handler) dropOurCookies(r *http.Request) {
 }
 
 func (h *Handler) isOurCookie(name string) bool {
-	return name == h.sessionCookie || strings.HasPrefix(name, h.cookiePrefix(true)+flowCookiePrefix)
+	return name == h.secureNames.session || strings.HasPrefix(name, h.secureNames.flowPrefix) ||
+		(h.InsecureLoopbackHTTP && (name == h.plainNames.session || strings.HasPrefix(name, h.plainNames.flowPrefix)))
 }
 
 // Interface guards

@@ -94,7 +94,7 @@ func (th *testHandler) cookieFor(t *testing.T, s *session) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return th.sessionCookie + "=" + sealed
+	return th.plainNames.session + "=" + sealed
 }
 
 type served struct {
@@ -210,7 +210,7 @@ func TestTamperedCookieIsNoSessionNotAnError(t *testing.T) {
 	th := newTestHandler(t, deadIssuer(t), nil)
 	cookie := th.cookieFor(t, th.session("urn:otp"))
 	tampered := cookie[:len(cookie)-3] + "AAA"
-	for name, c := range map[string]string{"tampered": tampered, "truncated": cookie[:len(cookie)/2], "garbage": th.sessionCookie + "=%%%", "oversized": th.sessionCookie + "=" + strings.Repeat("A", 5000)} {
+	for name, c := range map[string]string{"tampered": tampered, "truncated": cookie[:len(cookie)/2], "garbage": th.plainNames.session + "=%%%", "oversized": th.plainNames.session + "=" + strings.Repeat("A", 5000)} {
 		t.Run(name, func(t *testing.T) {
 			out := th.serve(t, request("GET", "http://127.0.0.1/admin", "Cookie", c))
 			if out.rec.Code != http.StatusUnauthorized || out.upstream != nil {
@@ -270,7 +270,7 @@ func TestNavigationRedirectsToTheIdPWithEveryProtection(t *testing.T) {
 		t.Errorf("a rule without max_age sent max_age/prompt: %v", q)
 	}
 	cookies := out.rec.Result().Cookies()
-	if len(cookies) != 1 || cookies[0].Name != flowCookiePrefix+q.Get("state")[:flowNameIDLen] ||
+	if len(cookies) != 1 || cookies[0].Name != flowCookiePrefix+q.Get("state")[:flowNameIDLen] || cookies[0].Secure ||
 		cookies[0].Path != "/.stepup/callback" || !cookies[0].HttpOnly || cookies[0].SameSite != http.SameSiteLaxMode {
 		t.Fatalf("flow cookie = %+v", cookies)
 	}
@@ -294,7 +294,7 @@ func TestFreshLoginPassesOnceThenAsksAgain(t *testing.T) {
 		t.Fatalf("fresh login did not pass: %d", first.rec.Code)
 	}
 	spent := first.rec.Result().Cookies()
-	if len(spent) != 1 || spent[0].Name != th.sessionCookie {
+	if len(spent) != 1 || spent[0].Name != th.plainNames.session {
 		t.Fatalf("the pass was not marked spent: %+v", spent)
 	}
 	second := th.serve(t, request("GET", "http://127.0.0.1/wire", "Accept", "text/html", "Cookie", spent[0].Name+"="+spent[0].Value))
@@ -366,7 +366,7 @@ func TestLogoutClearsTheSession(t *testing.T) {
 	th := newTestHandler(t, deadIssuer(t), nil)
 	out := th.serve(t, request("POST", "http://127.0.0.1/.stepup/logout"))
 	c := out.rec.Result().Cookies()
-	if out.rec.Code != http.StatusSeeOther || len(c) != 1 || c[0].MaxAge >= 0 || c[0].Name != th.sessionCookie {
+	if out.rec.Code != http.StatusSeeOther || len(c) != 1 || c[0].MaxAge >= 0 || c[0].Name != th.plainNames.session {
 		t.Fatalf("status %d cookies %+v", out.rec.Code, c)
 	}
 }
@@ -380,5 +380,28 @@ func TestShortMaxAgeExpiryIsNotMistakenForALoop(t *testing.T) {
 	out := th.serve(t, request("GET", "http://127.0.0.1/transfer", "Accept", "text/html", "Cookie", th.cookieFor(t, s)))
 	if out.rec.Code != http.StatusFound {
 		t.Fatalf("an aged login got %d, want a redirect for a fresh one", out.rec.Code)
+	}
+}
+
+func TestCookiesOverHTTPSAreSecureAndPrefixed(t *testing.T) {
+	th := newTestHandler(t, fakeDiscovery(t, false).URL, nil)
+	r := request("GET", "https://app.example/admin", "Accept", "text/html")
+	out := th.serve(t, r)
+	c := out.rec.Result().Cookies()
+	if len(c) != 1 || !strings.HasPrefix(c[0].Name, "__Secure-stepup_flow_") || !c[0].Secure {
+		t.Fatalf("flow cookie over HTTPS: %+v", c)
+	}
+	loc, _ := url.Parse(out.rec.Header().Get("Location"))
+	if got := loc.Query().Get("redirect_uri"); got != "https://app.example/.stepup/callback" {
+		t.Fatalf("redirect_uri = %q", got)
+	}
+	s := th.session("urn:otp")
+	raw, _ := marshalSession(s)
+	sealed, _ := th.sealer.seal(context.Background(), sessionPurpose, raw)
+	if out := th.serve(t, request("GET", "https://app.example/admin", "Cookie", "__Host-stepup="+sealed)); out.upstream == nil {
+		t.Fatalf("__Host- session over HTTPS refused: %d", out.rec.Code)
+	}
+	if out := th.serve(t, request("GET", "https://app.example/admin", "Cookie", "stepup="+sealed)); out.upstream != nil {
+		t.Fatal("an unprefixed session cookie was accepted over HTTPS")
 	}
 }

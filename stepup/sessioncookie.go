@@ -13,7 +13,7 @@ var cookieNamePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 // does not open (tampered, truncated, foreign key, expired key, old format):
 // all of those simply mean "no session", never an error page.
 func (h *Handler) readSession(r *http.Request) *session {
-	raw, ok := cookieValue(r.Header, h.sessionCookie)
+	raw, ok := cookieValue(r.Header, h.cookies(r).session)
 	if !ok || raw == "" {
 		return nil
 	}
@@ -38,7 +38,7 @@ func (h *Handler) writeSession(w http.ResponseWriter, r *http.Request, s *sessio
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name:     h.sessionCookie,
+		Name:     h.cookies(r).session,
 		Value:    sealed,
 		Path:     "/",
 		Expires:  s.Expires,
@@ -51,7 +51,7 @@ func (h *Handler) writeSession(w http.ResponseWriter, r *http.Request, s *sessio
 
 func (h *Handler) clearSession(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{
-		Name: h.sessionCookie, Value: "", Path: "/", MaxAge: -1,
+		Name: h.cookies(r).session, Value: "", Path: "/", MaxAge: -1,
 		Secure: h.secureCookies(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
 }
