@@ -37,34 +37,24 @@ type accessTokenClaims struct {
 // serveBearer judges a request that presents a JWT access token: verified
 // against the provider's keys, then held to the same requirement as a
 // session. API clients are never redirected.
-func (h *Handler) serveBearer(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, req *requirement, token string) error {
-	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+func (h *Handler) serveBearer(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, repl *caddy.Replacer, req *requirement, token string) error {
 	s, err := h.verifyBearer(r, token)
 	if err != nil {
 		if wait, down := unavailable(err); down {
+			h.metrics.requests.WithLabelValues(outcomeError).Inc()
 			writeUnavailable(w, wait)
 			return nil
 		}
-		repl.Set("http.stepup.rule", req.rule)
-		repl.Set("http.stepup.result", "denied")
-		repl.Set("http.stepup.reason", "invalid_token")
-		if c := h.logger.Check(zapcore.InfoLevel, "bearer token refused"); c != nil {
-			c.Write(logRule(req.rule), zap.String("reason", "invalid_token"), zap.String("detail", err.Error()), logRequest(r))
+		if c := h.logger.Check(zapcore.DebugLevel, "bearer token refused"); c != nil {
+			c.Write(logRule(req.rule), zap.String("detail", err.Error()), logRequest(r))
 		}
-		h.writeAPIChallenge(w, r, req, errInvalidToken, "the access token is invalid or expired")
-		return nil
+		return h.fallShort(w, r, next, repl, req, nil, reasonInvalidToken, true)
 	}
 	if reason := req.check(s, h.now(), h.levels); reason != "" {
-		repl.Set("http.stepup.rule", req.rule)
-		repl.Set("http.stepup.result", "challenge")
-		repl.Set("http.stepup.reason", reason)
-		if c := h.logger.Check(zapcore.InfoLevel, "step-up required"); c != nil {
-			c.Write(logRule(req.rule), zap.String("reason", reason), logRequest(r))
-		}
-		h.writeAPIChallenge(w, r, req, errInsufficientAuth, describe(reason, req))
-		return nil
+		return h.fallShort(w, r, next, repl, req, s, reason, true)
 	}
-	h.pass(r, repl, req, s)
+	h.metrics.passed.Inc()
+	h.pass(r, repl, req, s, outcomePass)
 	return next.ServeHTTP(w, r)
 }
 

@@ -34,6 +34,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	        acr          <value...>
 //	        amr          <value...>
 //	        max_age      <duration>      # 0 = fresh login every time
+//	        report_only                  # record, do not enforce
 //	    }
 //	    session {
 //	        cookie_name  <name>
@@ -49,7 +50,9 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    upstream_header      <field> <value>
 //	    strip_header         <field...>
 //	    keep_cookies
+//	    report_only
 //	    log_subjects
+//	    log_client_ips
 //	    insecure_loopback_http
 //	}
 //
@@ -146,6 +149,10 @@ func (p caddyfileParser) unmarshal(d *caddyfile.Dispenser, s *Handler) error {
 			err = flag(d, &s.KeepCookies)
 		case "log_subjects":
 			err = flag(d, &s.LogSubjects)
+		case "log_client_ips":
+			err = flag(d, &s.LogClientIPs)
+		case "report_only":
+			err = flag(d, &s.ReportOnly)
 		case "insecure_loopback_http":
 			err = flag(d, &s.InsecureLoopbackHTTP)
 		default:
@@ -197,8 +204,10 @@ func (p caddyfileParser) rule(d *caddyfile.Dispenser) (*Rule, error) {
 			}
 			md := caddy.Duration(dur)
 			rule.MaxAge = &md
+		case "report_only":
+			err = flag(d, &rule.ReportOnly)
 		default:
-			return nil, d.Errf("stepup: rule %q: unknown subdirective %q (use match, acr, amr, max_age)", rule.Name, key)
+			return nil, d.Errf("stepup: rule %q: unknown subdirective %q (use match, acr, amr, max_age, report_only)", rule.Name, key)
 		}
 		if err != nil {
 			return nil, err

@@ -57,14 +57,16 @@ func (h *Handler) serveCallback(w http.ResponseWriter, r *http.Request) error {
 		if f != nil {
 			h.clearFlow(w, r, f.State)
 		}
+		h.metrics.logins.WithLabelValues("failure", lf.reason).Inc()
 		return h.renderFailure(w, r, lf)
 	}
 	if err := h.writeSession(w, r, s); err != nil {
 		return h.renderFailure(w, r, fail(http.StatusServiceUnavailable, "internal", "The session could not be saved; try again.", err))
 	}
 	h.clearFlow(w, r, f.State)
+	h.metrics.logins.WithLabelValues("success", "").Inc()
 	h.logger.Info("step-up completed",
-		logRule(f.Rule), logACR(s.ACR), logAMR(s.AMR), logSubject(h, s.Subject), logRequest(r))
+		logRule(f.Rule), logACR(s.ACR), logAMR(s.AMR), logSubject(h, s.Subject), logClientIP(h, r), logRequest(r))
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, safeReturnPath(f.ReturnTo, "/"), http.StatusSeeOther)
 	return nil
@@ -120,7 +122,7 @@ func (h *Handler) exchange(r *http.Request, d *discovered, code, verifier string
 		Endpoint:     d.tokenEndpoint,
 		RedirectURL:  h.redirectURI(r),
 	}
-	return cfg.Exchange(h.idp.ctx(ctx), code, oauth2.VerifierOption(verifier))
+	return cfg.Exchange(h.idp.ctx(withIdPEndpoint(ctx, "token")), code, oauth2.VerifierOption(verifier))
 }
 
 // checkIDToken applies the checks go-oidc leaves to us: nonce, iat, sub,

@@ -16,7 +16,6 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 )
 
 func init() {
@@ -98,9 +97,18 @@ type Handler struct {
 	// Default: false (they are removed; upstreams never need them).
 	KeepCookies bool `json:"keep_cookies,omitempty"`
 
+	// ReportOnly evaluates every request, logs and counts what would happen,
+	// but enforces nothing: requests that fall short pass (without identity
+	// unless they carry a valid session). For rolling out a policy safely;
+	// rules can also be report-only one by one. Default: false.
+	ReportOnly bool `json:"report_only,omitempty"`
+
 	// LogSubjects adds the user's subject to step-up log events. Default:
 	// false, since a subject is personal data.
 	LogSubjects bool `json:"log_subjects,omitempty"`
+
+	// LogClientIPs adds the client IP to step-up log events. Default: false.
+	LogClientIPs bool `json:"log_client_ips,omitempty"`
 
 	// InsecureLoopbackHTTP allows, for local development only, an issuer
 	// and a site on plain HTTP at 127.0.0.1, ::1 or localhost: cookies lose
@@ -119,6 +127,7 @@ type Handler struct {
 	defaultReq      *requirement
 	stripHeaders    []string
 	logger          *zap.Logger
+	metrics         *stepupMetrics
 
 	// Seams for unit tests; production leaves them nil.
 	now     func() time.Time
@@ -162,6 +171,10 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // discovery and key loading happen on first use.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
+	h.metrics = sharedMetrics()
+	if err := h.metrics.register(ctx.GetMetricsRegistry()); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -188,8 +201,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			maxAge = &d
 		}
 		rule.req = newRequirement(rule.Name, rule.ACR, rule.AMR, maxAge, h.levels)
+		rule.req.reportOnly = rule.ReportOnly || h.ReportOnly
 	}
 	h.defaultReq = newRequirement(defaultRuleName, nil, nil, nil, h.levels)
+	h.defaultReq.reportOnly = h.ReportOnly
 	h.stripHeaders = h.StripHeaders
 	for name := range h.UpstreamHeaders {
 		h.stripHeaders = append(h.stripHeaders, name)
@@ -353,21 +368,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	req, err := h.requirementFor(r)
 	if err != nil {
+		h.metrics.requests.WithLabelValues(outcomeError).Inc()
 		return caddyhttp.Error(http.StatusBadRequest, err)
 	}
 	if req == nil {
+		h.metrics.passedNoRule.Inc()
 		h.dropOurCookies(r)
 		return next.ServeHTTP(w, r)
 	}
-	if bearer, ok := bearerToken(r); ok {
-		return h.serveBearer(w, r, next, req, bearer)
+	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if token, ok := bearerToken(r); ok {
+		return h.serveBearer(w, r, next, repl, req, token)
 	}
 	s := h.readSession(r)
-	now := h.now()
-	reason := req.check(s, now, h.levels)
-	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-	if reason != "" {
-		return h.challenge(w, r, repl, req, s, reason)
+	if reason := req.check(s, h.now(), h.levels); reason != "" {
+		return h.fallShort(w, r, next, repl, req, s, reason, false)
 	}
 	if req.spendsFreshPass() {
 		spent := *s
@@ -376,127 +391,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			return caddyhttp.Error(http.StatusServiceUnavailable, err)
 		}
 	}
-	h.pass(r, repl, req, s)
+	h.metrics.passed.Inc()
+	h.pass(r, repl, req, s, outcomePass)
 	return next.ServeHTTP(w, r)
-}
-
-// requirementFor returns what the request needs, or nil when it may pass
-// without a session. The first matching rule wins.
-func (h *Handler) requirementFor(r *http.Request) (*requirement, error) {
-	for _, rule := range h.Rules {
-		ok, err := rule.matches(r)
-		if err != nil {
-			return nil, fmt.Errorf("rule %q: %w", rule.Name, err)
-		}
-		if ok {
-			return rule.req, nil
-		}
-	}
-	if h.RequireLogin == "all" {
-		return h.defaultReq, nil
-	}
-	return nil, nil
-}
-
-// requirementNamed finds a rule's requirement by name; a rule removed by a
-// reload since the login started falls back to the base requirement.
-func (h *Handler) requirementNamed(name string) *requirement {
-	for _, rule := range h.Rules {
-		if rule.Name == name {
-			return rule.req
-		}
-	}
-	return h.defaultReq
-}
-
-// challenge answers a request whose session falls short.
-func (h *Handler) challenge(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, req *requirement, s *session, reason string) error {
-	repl.Set("http.stepup.rule", req.rule)
-	repl.Set("http.stepup.result", "challenge")
-	repl.Set("http.stepup.reason", reason)
-	if c := h.logger.Check(zapcore.InfoLevel, "step-up required"); c != nil {
-		c.Write(logRule(req.rule), zap.String("reason", reason), logRequest(r))
-	}
-	if !isNavigation(r) {
-		h.writeAPIChallenge(w, r, req, errInsufficientAuth, describe(reason, req))
-		return nil
-	}
-	if h.loops(s, req) {
-		return h.renderFailure(w, r, fail(http.StatusForbidden, "loop",
-			"You signed in, but the sign-in still does not meet this page's requirement ("+describe(reason, req)+"). Contact your administrator.",
-			fmt.Errorf("login for rule %q just completed but %s still fails", req.rule, reason)))
-	}
-	d, err := h.idp.get(r.Context())
-	if err != nil {
-		return h.idpDown(w, err)
-	}
-	return h.startLogin(w, r, d, req, s, r.URL.RequestURI())
-}
-
-// loopWindow bounds the loop guard: a login made for a rule that already
-// failed that rule when it was minted (an IdP that keeps returning a weak
-// acr, clock skew, a rule changed meanwhile) is a loop, not a reason to
-// redirect again. A session that met the rule then and has simply aged
-// since (a short max_age) is not a loop.
-const loopWindow = 20 * time.Second
-
-func (h *Handler) loops(s *session, req *requirement) bool {
-	if !s.valid(h.now()) || s.LoginRule != req.rule || h.now().Sub(s.Issued) > loopWindow {
-		return false
-	}
-	// A spent max_age 0 pass legitimately asks for the next fresh login.
-	if req.spendsFreshPass() && s.FreshSpent {
-		return false
-	}
-	return req.check(s, s.Issued, h.levels) != ""
-}
-
-func (h *Handler) idpDown(w http.ResponseWriter, err error) error {
-	wait, ok := unavailable(err)
-	if !ok {
-		return caddyhttp.Error(http.StatusServiceUnavailable, err)
-	}
-	h.logger.Warn("identity provider unavailable; protected request refused", zap.Error(err))
-	writeUnavailable(w, wait)
-	return nil
-}
-
-// secureCookies reports whether cookies get the Secure flag: always, unless
-// the loudly named loopback development option is on and this is plain HTTP.
-func (h *Handler) secureCookies(r *http.Request) bool {
-	return !h.InsecureLoopbackHTTP || r.TLS != nil
-}
-
-// cookieNames are the names of our cookies for one kind of request.
-type cookieNames struct {
-	session    string
-	flowPrefix string
-}
-
-// cookies returns the cookie names for r: `__Host-` for the session
-// (host-only, path /) and `__Secure-` for flow cookies (scoped to the
-// callback path), so that no subdomain or plain-HTTP page can plant them.
-// Only plain-HTTP requests under insecure_loopback_http go without the
-// prefixes, which browsers refuse on cookies that are not Secure.
-func (h *Handler) cookies(r *http.Request) *cookieNames {
-	if h.secureCookies(r) {
-		return &h.secureNames
-	}
-	return &h.plainNames
-}
-
-// dropOurCookies removes stepup's cookies from the request before it goes
-// upstream, unless keep_cookies is set.
-func (h *Handler) dropOurCookies(r *http.Request) {
-	if h.KeepCookies {
-		return
-	}
-	removeCookies(r.Header, h.isOurCookie)
-}
-
-func (h *Handler) isOurCookie(name string) bool {
-	return name == h.secureNames.session || strings.HasPrefix(name, h.secureNames.flowPrefix) ||
-		(h.InsecureLoopbackHTTP && (name == h.plainNames.session || strings.HasPrefix(name, h.plainNames.flowPrefix)))
 }
 
 // Interface guards

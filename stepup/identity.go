@@ -10,7 +10,7 @@ import (
 
 // pass records who the request is from, for placeholders and upstream
 // headers, and removes our cookies before the request travels on.
-func (h *Handler) pass(r *http.Request, repl *caddy.Replacer, req *requirement, s *session) {
+func (h *Handler) pass(r *http.Request, repl *caddy.Replacer, req *requirement, s *session, result string) {
 	// A lazy provider: the values are only formatted if something asks.
 	repl.Map(func(key string) (any, bool) {
 		switch key {
@@ -28,7 +28,7 @@ func (h *Handler) pass(r *http.Request, repl *caddy.Replacer, req *requirement, 
 		case "http.stepup.rule":
 			return req.rule, true
 		case "http.stepup.result":
-			return "pass", true
+			return result, true
 		}
 		return nil, false
 	})

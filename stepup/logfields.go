@@ -23,6 +23,16 @@ func logSubject(h *Handler, sub string) zap.Field {
 	return zap.String("subject", sub)
 }
 
+// logClientIP includes Caddy's client IP (trusted_proxies aware) only where
+// log_client_ips allows it.
+func logClientIP(h *Handler, r *http.Request) zap.Field {
+	if !h.LogClientIPs {
+		return zap.Skip()
+	}
+	ip, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
+	return zap.String("client_ip", ip)
+}
+
 // logRequest identifies the request without its query string, which may
 // carry codes or state.
 func logRequest(r *http.Request) zap.Field {

@@ -129,7 +129,7 @@ func newIdPHTTPClient() *http.Client {
 	t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	t.ResponseHeaderTimeout = discoveryTimeout
 	return &http.Client{
-		Transport: t,
+		Transport: timedTransport{next: t, hist: sharedMetrics().idpDuration},
 		Timeout:   discoveryTimeout,
 		// The IdP's back-channel endpoints never legitimately redirect.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -180,7 +180,7 @@ func (c *idpClient) get(ctx context.Context) (*discovered, error) {
 func (c *idpClient) discover(parent context.Context) (*discovered, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), discoveryTimeout)
 	defer cancel()
-	ctx = c.ctx(ctx)
+	ctx = c.ctx(withIdPEndpoint(ctx, "discovery"))
 	p, err := oidc.NewProvider(ctx, c.issuer)
 	if err != nil {
 		return nil, fmt.Errorf("discovery at %s: %w", c.issuer, err)
@@ -199,7 +199,7 @@ func (c *idpClient) discover(parent context.Context) (*discovered, error) {
 	}
 	// Key set requests must outlive this discovery call: the context only
 	// configures the HTTP client (go-oidc ignores its cancellation there).
-	keyCtx := c.ctx(context.Background())
+	keyCtx := c.ctx(withIdPEndpoint(context.Background(), "jwks"))
 	return &discovered{
 		provider:      p,
 		idTokens:      p.VerifierContext(keyCtx, &oidc.Config{ClientID: c.clientID, Now: c.now}),

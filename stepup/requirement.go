@@ -19,6 +19,8 @@ type requirement struct {
 
 	acrValues string // acr joined for the wire, precomputed
 	maxAgeSec string
+
+	reportOnly bool // evaluate and record, never enforce
 }
 
 // levels ranks acr values from weakest to strongest.
@@ -53,6 +55,8 @@ const (
 	reasonACR       = "acr"
 	reasonAMR       = "amr"
 	reasonMaxAge    = "max_age"
+	// reasonInvalidToken: a bearer token that does not verify.
+	reasonInvalidToken = "invalid_token"
 )
 
 // freshPassWindow is how long after a max_age 0 login its one request may

@@ -38,6 +38,10 @@ type Rule struct {
 	// (null) means the session's age does not matter. Sent as `max_age`.
 	MaxAge *caddy.Duration `json:"max_age,omitempty"`
 
+	// ReportOnly evaluates and records this rule without enforcing it.
+	// Default: false (or the handler's report_only).
+	ReportOnly bool `json:"report_only,omitempty"`
+
 	matcherSets caddyhttp.MatcherSets
 	req         *requirement
 }

@@ -3,6 +3,7 @@ package stepup
 import (
 	"net/http"
 	"regexp"
+	"strings"
 )
 
 const sessionPurpose = "session"
@@ -19,11 +20,16 @@ func (h *Handler) readSession(r *http.Request) *session {
 	}
 	plain, err := h.sealer.open(r.Context(), sessionPurpose, raw)
 	if err != nil {
+		h.metrics.sessionDecodes.WithLabelValues("sealed").Inc()
 		return nil
 	}
 	s, err := unmarshalSession(plain)
 	if err != nil {
+		h.metrics.sessionDecodes.WithLabelValues("format").Inc()
 		return nil
+	}
+	if !s.valid(h.now()) {
+		h.metrics.sessionDecodes.WithLabelValues("expired").Inc()
 	}
 	return s
 }
@@ -54,4 +60,42 @@ func (h *Handler) clearSession(w http.ResponseWriter, r *http.Request) {
 		Name: h.cookies(r).session, Value: "", Path: "/", MaxAge: -1,
 		Secure: h.secureCookies(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
+}
+
+// secureCookies reports whether cookies get the Secure flag: always, unless
+// the loudly named loopback development option is on and this is plain HTTP.
+func (h *Handler) secureCookies(r *http.Request) bool {
+	return !h.InsecureLoopbackHTTP || r.TLS != nil
+}
+
+// cookieNames are the names of our cookies for one kind of request.
+type cookieNames struct {
+	session    string
+	flowPrefix string
+}
+
+// cookies returns the cookie names for r: `__Host-` for the session
+// (host-only, path /) and `__Secure-` for flow cookies (scoped to the
+// callback path), so that no subdomain or plain-HTTP page can plant them.
+// Only plain-HTTP requests under insecure_loopback_http go without the
+// prefixes, which browsers refuse on cookies that are not Secure.
+func (h *Handler) cookies(r *http.Request) *cookieNames {
+	if h.secureCookies(r) {
+		return &h.secureNames
+	}
+	return &h.plainNames
+}
+
+// dropOurCookies removes stepup's cookies from the request before it goes
+// upstream, unless keep_cookies is set.
+func (h *Handler) dropOurCookies(r *http.Request) {
+	if h.KeepCookies {
+		return
+	}
+	removeCookies(r.Header, h.isOurCookie)
+}
+
+func (h *Handler) isOurCookie(name string) bool {
+	return name == h.secureNames.session || strings.HasPrefix(name, h.secureNames.flowPrefix) ||
+		(h.InsecureLoopbackHTTP && (name == h.plainNames.session || strings.HasPrefix(name, h.plainNames.flowPrefix)))
 }

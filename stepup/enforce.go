@@ -1,0 +1,123 @@
+package stepup
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// requirementFor returns what the request needs, or nil when it may pass
+// without a session. The first matching rule wins.
+func (h *Handler) requirementFor(r *http.Request) (*requirement, error) {
+	for _, rule := range h.Rules {
+		ok, err := rule.matches(r)
+		if err != nil {
+			return nil, fmt.Errorf("rule %q: %w", rule.Name, err)
+		}
+		if ok {
+			return rule.req, nil
+		}
+	}
+	if h.RequireLogin == "all" {
+		return h.defaultReq, nil
+	}
+	return nil, nil
+}
+
+// requirementNamed finds a rule's requirement by name; a rule removed by a
+// reload since the login started falls back to the base requirement.
+func (h *Handler) requirementNamed(name string) *requirement {
+	for _, rule := range h.Rules {
+		if rule.Name == name {
+			return rule.req
+		}
+	}
+	return h.defaultReq
+}
+
+// fallShort answers a request whose credentials do not meet req: an
+// RFC 9470 challenge for API clients and bearer tokens, a redirect to the
+// IdP for browser navigations, or, in report-only mode, a recorded pass.
+func (h *Handler) fallShort(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, repl *caddy.Replacer, req *requirement, s *session, reason string, bearer bool) error {
+	mode := "enforce"
+	if req.reportOnly {
+		mode = outcomeReportOnly
+	}
+	h.metrics.challenges.WithLabelValues(req.rule, reason, mode).Inc()
+	repl.Set("http.stepup.rule", req.rule)
+	repl.Set("http.stepup.reason", reason)
+	if c := h.logger.Check(zapcore.InfoLevel, "step-up required"); c != nil {
+		c.Write(logRule(req.rule), zap.String("reason", reason), zap.String("mode", mode),
+			logSubject(h, subjectOf(s)), logClientIP(h, r), logRequest(r))
+	}
+	if req.reportOnly {
+		h.metrics.requests.WithLabelValues(outcomeReportOnly).Inc()
+		if s.valid(h.now()) {
+			h.pass(r, repl, req, s, outcomeReportOnly)
+		} else {
+			repl.Set("http.stepup.result", outcomeReportOnly)
+			h.dropOurCookies(r)
+		}
+		return next.ServeHTTP(w, r)
+	}
+	h.metrics.requests.WithLabelValues(outcomeChallenged).Inc()
+	repl.Set("http.stepup.result", "challenge")
+	if reason == reasonInvalidToken {
+		h.writeAPIChallenge(w, r, req, errInvalidToken, "the access token is invalid or expired")
+		return nil
+	}
+	if bearer || !isNavigation(r) {
+		h.writeAPIChallenge(w, r, req, errInsufficientAuth, describe(reason, req))
+		return nil
+	}
+	if h.loops(s, req) {
+		return h.renderFailure(w, r, fail(http.StatusForbidden, "loop",
+			"You signed in, but the sign-in still does not meet this page's requirement ("+describe(reason, req)+"). Contact your administrator.",
+			fmt.Errorf("login for rule %q just completed but %s still fails", req.rule, reason)))
+	}
+	d, err := h.idp.get(r.Context())
+	if err != nil {
+		return h.idpDown(w, err)
+	}
+	return h.startLogin(w, r, d, req, s, r.URL.RequestURI())
+}
+
+func subjectOf(s *session) string {
+	if s == nil {
+		return ""
+	}
+	return s.Subject
+}
+
+// loopWindow bounds the loop guard: a login made for a rule that already
+// failed that rule when it was minted (an IdP that keeps returning a weak
+// acr, clock skew, a rule changed meanwhile) is a loop, not a reason to
+// redirect again. A session that met the rule then and has simply aged
+// since (a short max_age) is not a loop.
+const loopWindow = 20 * time.Second
+
+func (h *Handler) loops(s *session, req *requirement) bool {
+	if !s.valid(h.now()) || s.LoginRule != req.rule || h.now().Sub(s.Issued) > loopWindow {
+		return false
+	}
+	// A spent max_age 0 pass legitimately asks for the next fresh login.
+	if req.spendsFreshPass() && s.FreshSpent {
+		return false
+	}
+	return req.check(s, s.Issued, h.levels) != ""
+}
+
+func (h *Handler) idpDown(w http.ResponseWriter, err error) error {
+	wait, ok := unavailable(err)
+	if !ok {
+		return caddyhttp.Error(http.StatusServiceUnavailable, err)
+	}
+	h.logger.Warn("identity provider unavailable; protected request refused", zap.Error(err))
+	writeUnavailable(w, wait)
+	return nil
+}
