@@ -186,8 +186,10 @@ func (c *idpClient) discover(parent context.Context) (*discovered, error) {
 		return nil, fmt.Errorf("discovery at %s: %w", c.issuer, err)
 	}
 	var extra struct {
-		ClaimsParameterSupported bool   `json:"claims_parameter_supported"`
-		EndSessionEndpoint       string `json:"end_session_endpoint"`
+		ClaimsParameterSupported bool     `json:"claims_parameter_supported"`
+		EndSessionEndpoint       string   `json:"end_session_endpoint"`
+		JWKSURI                  string   `json:"jwks_uri"`
+		SigningAlgs              []string `json:"id_token_signing_alg_values_supported"`
 	}
 	if err := p.Claims(&extra); err != nil {
 		return nil, fmt.Errorf("discovery at %s: %w", c.issuer, err)
@@ -197,13 +199,15 @@ func (c *idpClient) discover(parent context.Context) (*discovered, error) {
 			extra.EndSessionEndpoint = ""
 		}
 	}
-	// Key set requests must outlive this discovery call: the context only
-	// configures the HTTP client (go-oidc ignores its cancellation there).
-	keyCtx := c.ctx(withIdPEndpoint(context.Background(), "jwks"))
+	if _, err := url.Parse(extra.JWKSURI); err != nil || extra.JWKSURI == "" {
+		return nil, fmt.Errorf("discovery at %s: no usable jwks_uri", c.issuer)
+	}
+	keys := &remoteKeys{url: extra.JWKSURI, client: c.http, now: c.now}
+	algs := acceptedAlgs(extra.SigningAlgs)
 	return &discovered{
 		provider:      p,
-		idTokens:      p.VerifierContext(keyCtx, &oidc.Config{ClientID: c.clientID, Now: c.now}),
-		accessTokens:  p.VerifierContext(keyCtx, &oidc.Config{SkipClientIDCheck: true, Now: c.now}),
+		idTokens:      oidc.NewVerifier(c.issuer, keys, &oidc.Config{ClientID: c.clientID, Now: c.now, SupportedSigningAlgs: algs}),
+		accessTokens:  oidc.NewVerifier(c.issuer, keys, &oidc.Config{SkipClientIDCheck: true, Now: c.now, SupportedSigningAlgs: algs}),
 		claimsParam:   extra.ClaimsParameterSupported,
 		endSessionURL: extra.EndSessionEndpoint,
 		authorizeURL:  p.Endpoint().AuthURL,
@@ -219,4 +223,23 @@ func unavailable(err error) (time.Duration, bool) {
 		return max(u.retryAfter, minBackoff), true
 	}
 	return 0, false
+}
+
+// acceptedAlgs is what the IdP advertises, limited to the asymmetric
+// algorithms we accept; an IdP advertising nothing usable gets our list.
+func acceptedAlgs(advertised []string) []string {
+	var out []string
+	for _, a := range advertised {
+		for _, ok := range signingAlgs {
+			if a == string(ok) {
+				out = append(out, a)
+			}
+		}
+	}
+	if len(out) == 0 {
+		for _, ok := range signingAlgs {
+			out = append(out, string(ok))
+		}
+	}
+	return out
 }
