@@ -1,6 +1,7 @@
 package stepup
 
 import (
+	"context"
 	"reflect"
 	"strings"
 	"testing"
@@ -62,5 +63,31 @@ func TestSessionCodecRefusesOversizedClaims(t *testing.T) {
 				t.Fatal("encoded an out-of-bounds session")
 			}
 		})
+	}
+}
+
+// The session cookie travels with every request; issue 7 caps it at 300
+// bytes. A realistic worst case: a UUID subject, URN acr, three methods.
+func TestRealisticSessionCookieStaysUnder300Bytes(t *testing.T) {
+	ctx := context.Background()
+	c := newClock(time.Unix(1_800_000_000, 0))
+	s := newSealer(newKeyring(testStorage(t), time.Hour, c.now), "b")
+	now := c.now()
+	raw, err := marshalSession(&session{
+		Subject: "f81d4fae-7dec-11d0-a765-00a0c91e6bf6", ACR: "urn:mace:incommon:iap:silver:mfa",
+		AMR: []string{"pwd", "otp", "hwk"}, AuthTime: now, Issued: now, Expires: now.Add(12 * time.Hour),
+		LoginRule: "payments_admin",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := s.seal(ctx, sessionPurpose, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookie := "__Host-stepup=" + sealed
+	t.Logf("session cookie: %d bytes (%d plaintext)", len(cookie), len(raw))
+	if len(cookie) > 300 {
+		t.Fatalf("session cookie is %d bytes, budget 300", len(cookie))
 	}
 }
