@@ -9,8 +9,9 @@ import (
 
 // The login & consent app is the IdP's user interface as Hydra sees it:
 // Hydra redirects the browser here with a challenge, the app asks the admin
-// API about it, accepts or rejects it, and redirects back to Hydra. Here no
-// human is involved; the test's OnLogin function decides.
+// API about it, accepts or rejects it, and redirects back to Hydra. By
+// default no human is involved: the test's OnLogin function decides. In
+// interactive mode the login is a page to click through (interactive.go).
 
 // hydraLoginRequest is the admin API's OAuth2LoginRequest (fields we use).
 type hydraLoginRequest struct {
@@ -49,6 +50,7 @@ type redirectTo struct {
 func (s *Server) appHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /login", s.handleLogin)
+	mux.HandleFunc("POST /login", s.handleLoginForm)
 	mux.HandleFunc("GET /consent", s.handleConsent)
 	mux.HandleFunc("GET /logout", s.handleLogout)
 	return mux
@@ -61,28 +63,56 @@ func (s *Server) appError(w http.ResponseWriter, format string, args ...any) {
 	http.Error(w, msg, http.StatusInternalServerError)
 }
 
+// handleLogin records the login request and decides it: the test's OnLogin
+// function does, unless the app is interactive, in which case the user does
+// on the sign-in page (see interactive.go).
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
-	challenge := r.URL.Query().Get("login_challenge")
-	q := "?login_challenge=" + url.QueryEscape(challenge)
-	var hlr hydraLoginRequest
-	if err := s.adminJSON(http.MethodGet, "/admin/oauth2/auth/requests/login"+q, nil, &hlr); err != nil {
+	req, err := s.loginRequest(r.URL.Query().Get("login_challenge"))
+	if err != nil {
 		s.appError(w, "%v", err)
 		return
 	}
-	req := newLoginRequest(challenge, hlr)
-
 	s.mu.Lock()
-	if prev, ok := s.sessions[req.SessionID]; ok && req.Skip {
-		req.Previous = &prev
-	}
 	s.logins = append(s.logins, req)
-	decide := s.onLogin
+	decide, interactive := s.onLogin, s.interactive
 	s.mu.Unlock()
 	if decide == nil {
 		decide = DefaultLogin
 	}
 	d := decide(req)
+	if interactive && !req.Skip {
+		s.renderLoginPage(w, req, d)
+		return
+	}
+	s.completeLogin(w, r, req, d)
+}
 
+// loginRequest asks the admin API about a login challenge.
+func (s *Server) loginRequest(challenge string) (LoginRequest, error) {
+	var hlr hydraLoginRequest
+	if err := s.adminJSON(http.MethodGet, "/admin/oauth2/auth/requests/login"+loginQuery(challenge), nil, &hlr); err != nil {
+		return LoginRequest{}, err
+	}
+	req := newLoginRequest(challenge, hlr)
+	s.mu.Lock()
+	if prev, ok := s.sessions[req.SessionID]; ok && req.Skip {
+		req.Previous = &prev
+	}
+	s.mu.Unlock()
+	return req, nil
+}
+
+func loginQuery(challenge string) string { return "?login_challenge=" + url.QueryEscape(challenge) }
+
+// completeLogin carries out the decision on req through the admin API,
+// remembers the authentication for the consent step and sends the browser
+// back to Hydra. Both the automatic and the interactive login end here.
+func (s *Server) completeLogin(w http.ResponseWriter, r *http.Request, req LoginRequest, d LoginDecision) {
+	q := loginQuery(req.Challenge)
+	status := http.StatusFound
+	if r.Method == http.MethodPost {
+		status = http.StatusSeeOther // the browser follows with a GET
+	}
 	var out redirectTo
 	if d.Reject != "" {
 		body := map[string]any{"error": d.Reject, "error_description": d.RejectDescription}
@@ -90,7 +120,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 			s.appError(w, "%v", err)
 			return
 		}
-		http.Redirect(w, r, out.RedirectTo, http.StatusFound)
+		http.Redirect(w, r, out.RedirectTo, status)
 		return
 	}
 	if d.Subject == "" {
@@ -118,7 +148,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	s.sessions[req.SessionID] = a
 	s.mu.Unlock()
-	http.Redirect(w, r, out.RedirectTo, http.StatusFound)
+	http.Redirect(w, r, out.RedirectTo, status)
 }
 
 // acceptLogin accepts a login request and returns the auth_time Hydra

@@ -10,7 +10,8 @@
 // Each [Start] runs its own Hydra process on free loopback ports with an
 // in-memory SQLite database, so tests are isolated and leave nothing on disk
 // outside t.TempDir(). The test decides, per login, what the IdP's "user"
-// does through [Server.OnLogin]; consent is always granted. Every login
+// does through [Server.OnLogin], or, with [Server.Interactive], leaves it to
+// a browser clicking a sign-in page; consent is always granted. Every login
 // request Hydra forwards is recorded ([Server.LoginRequests]) so tests can
 // assert exactly what the relying party sent (acr_values, max_age, prompt,
 // login_hint, claims, PKCE, nonce, state).

@@ -51,14 +51,15 @@ type Server struct {
 	app     *httptest.Server
 	admin   *http.Client
 
-	mu       sync.Mutex
-	proc     *process
-	onLogin  func(LoginRequest) LoginDecision
-	logins   []LoginRequest
-	sessions map[string]Authentication // by Hydra login session id
-	clients  []Client                  // re-registered by Restart
-	jar      http.CookieJar
-	kid      string // current signing key id
+	mu          sync.Mutex
+	proc        *process
+	onLogin     func(LoginRequest) LoginDecision
+	interactive bool // the login is a sign-in page (see Interactive)
+	logins      []LoginRequest
+	sessions    map[string]Authentication // by Hydra login session id
+	clients     []Client                  // re-registered by Restart
+	jar         http.CookieJar
+	kid         string // current signing key id
 }
 
 // Start runs a fresh Hydra for the test and stops it when the test ends.
@@ -181,6 +182,10 @@ func (s *Server) PublicURL() string { return "http://127.0.0.1:" + strconv.Itoa(
 
 // AdminURL is the base URL of Hydra's admin API (loopback, no auth).
 func (s *Server) AdminURL() string { return "http://127.0.0.1:" + strconv.Itoa(s.cfg.adminPort) }
+
+// LoginURL is the login app's login endpoint, where Hydra sends browsers
+// to sign in (the sign-in page in interactive mode).
+func (s *Server) LoginURL() string { return s.app.URL + "/login" }
 
 // LogPath is Hydra's log file, for tests that want to inspect it.
 func (s *Server) LogPath() string { return s.logPath }
