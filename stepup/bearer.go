@@ -34,28 +34,22 @@ type accessTokenClaims struct {
 	AtHash   string   `json:"at_hash"`
 }
 
-// serveBearer judges a request that presents a JWT access token: verified
-// against the provider's keys, then held to the same requirement as a
-// session. API clients are never redirected.
-func (h *Handler) serveBearer(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, repl *caddy.Replacer, req *requirement, token string) error {
-	s, err := h.verifyBearer(r, token)
-	if err != nil {
-		if wait, down := unavailable(err); down {
-			h.metrics.requests.WithLabelValues(outcomeError).Inc()
-			writeUnavailable(w, wait)
-			return nil
-		}
-		if c := h.logger.Check(zapcore.DebugLevel, "bearer token refused"); c != nil {
-			c.Write(logRule(req.rule), zap.String("detail", err.Error()), logRequest(r))
-		}
-		return h.fallShort(w, r, next, repl, req, nil, reasonInvalidToken, true)
+// refuseBearer answers a bearer token that did not verify: 503 while the
+// IdP's keys cannot be fetched, else an invalid_token challenge. The token
+// is refused even where no rule applies, since the client meant to use it.
+func (h *Handler) refuseBearer(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, repl *caddy.Replacer, req *requirement, err error) error {
+	if wait, down := unavailable(err); down {
+		h.metrics.requests.WithLabelValues(outcomeError).Inc()
+		writeUnavailable(w, wait)
+		return nil
 	}
-	if reason := req.check(s, h.now(), h.levels); reason != "" {
-		return h.fallShort(w, r, next, repl, req, s, reason, true)
+	if c := h.logger.Check(zapcore.DebugLevel, "bearer token refused"); c != nil {
+		c.Write(zap.String("detail", err.Error()), logRequest(r))
 	}
-	h.metrics.passed.Inc()
-	h.pass(r, repl, req, s, outcomePass)
-	return next.ServeHTTP(w, r)
+	if req == nil {
+		req = h.defaultReq
+	}
+	return h.fallShort(w, r, next, repl, req, nil, reasonInvalidToken, true, "the access token is invalid or expired")
 }
 
 var errBearerRefused = errors.New("bearer token refused")

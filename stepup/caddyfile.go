@@ -1,10 +1,14 @@
 package stepup
 
 import (
+	"strconv"
+
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
 )
 
 // parseCaddyfile sets up the handler from Caddyfile tokens. It hands the
@@ -35,7 +39,10 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	        amr          <value...>
 //	        max_age      <duration>      # 0 = fresh login every time
 //	        report_only                  # record, do not enforce
+//	        risk_step_up <score>         # override the risk thresholds here
+//	        risk_deny    <score>
 //	    }
+//	    risk { ... }                     # see docs/risk.md
 //	    session {
 //	        cookie_name  <name>
 //	        lifetime     <duration>
@@ -114,6 +121,9 @@ func (p caddyfileParser) unmarshal(d *caddyfile.Dispenser, s *Handler) error {
 			if err == nil {
 				s.Rules = append(s.Rules, rule)
 			}
+		case "risk":
+			s.Risk = new(risk.Config)
+			err = s.Risk.UnmarshalCaddyfile(d)
 		case "session":
 			s.Session = new(SessionConfig)
 			err = sessionBlock(d, s.Session)
@@ -206,8 +216,22 @@ func (p caddyfileParser) rule(d *caddyfile.Dispenser) (*Rule, error) {
 			rule.MaxAge = &md
 		case "report_only":
 			err = flag(d, &rule.ReportOnly)
+		case "risk_step_up", "risk_deny":
+			var v string
+			if err = oneArg(d, &v); err != nil {
+				break
+			}
+			n, perr := strconv.Atoi(v)
+			if perr != nil || n < 1 || n > 100 {
+				return nil, d.Errf("stepup: rule %q: %s %q is not a score from 1 to 100", rule.Name, key, v)
+			}
+			if key == "risk_step_up" {
+				rule.RiskStepUp = n
+			} else {
+				rule.RiskDeny = n
+			}
 		default:
-			return nil, d.Errf("stepup: rule %q: unknown subdirective %q (use match, acr, amr, max_age, report_only)", rule.Name, key)
+			return nil, d.Errf("stepup: rule %q: unknown subdirective %q (use match, acr, amr, max_age, report_only, risk_step_up, risk_deny)", rule.Name, key)
 		}
 		if err != nil {
 			return nil, err

@@ -105,11 +105,14 @@ func (h *Handler) completeLogin(r *http.Request) (*session, *flowState, error) {
 	if raw == "" {
 		return nil, f, fail(http.StatusUnauthorized, "token", "The identity provider returned no ID token.", errors.New("token response without id_token"))
 	}
-	idt, err := d.idTokens.Verify(h.idp.ctx(r.Context()), raw)
+	idt, err := d.idTokens.Verify(withForcedKeyRefresh(h.idp.ctx(r.Context())), raw)
 	if err != nil {
 		return nil, f, fail(http.StatusUnauthorized, "token", "The identity provider's answer could not be verified.", err)
 	}
 	s, err := h.checkIDToken(idt, f)
+	if err == nil {
+		h.recordLogin(r, s)
+	}
 	return s, f, err
 }
 
@@ -122,6 +125,9 @@ func (h *Handler) exchange(r *http.Request, d *discovered, code, verifier string
 		Endpoint:     d.tokenEndpoint,
 		RedirectURL:  h.redirectURI(r),
 	}
+	// One attempt only: oauth2's auto-detection retries a refused code with
+	// another client authentication method, presenting the code twice.
+	cfg.Endpoint.AuthStyle = d.tokenAuthStyle
 	return cfg.Exchange(h.idp.ctx(withIdPEndpoint(ctx, "token")), code, oauth2.VerifierOption(verifier))
 }
 

@@ -43,7 +43,7 @@ func (h *Handler) requirementNamed(name string) *requirement {
 // fallShort answers a request whose credentials do not meet req: an
 // RFC 9470 challenge for API clients and bearer tokens, a redirect to the
 // IdP for browser navigations, or, in report-only mode, a recorded pass.
-func (h *Handler) fallShort(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, repl *caddy.Replacer, req *requirement, s *session, reason string, bearer bool) error {
+func (h *Handler) fallShort(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, repl *caddy.Replacer, req *requirement, s *session, reason string, bearer bool, description string) error {
 	mode := "enforce"
 	if req.reportOnly {
 		mode = outcomeReportOnly
@@ -68,16 +68,16 @@ func (h *Handler) fallShort(w http.ResponseWriter, r *http.Request, next caddyht
 	h.metrics.requests.WithLabelValues(outcomeChallenged).Inc()
 	repl.Set("http.stepup.result", "challenge")
 	if reason == reasonInvalidToken {
-		h.writeAPIChallenge(w, r, req, errInvalidToken, "the access token is invalid or expired")
+		h.writeAPIChallenge(w, r, req, errInvalidToken, description)
 		return nil
 	}
 	if bearer || !isNavigation(r) {
-		h.writeAPIChallenge(w, r, req, errInsufficientAuth, describe(reason, req))
+		h.writeAPIChallenge(w, r, req, errInsufficientAuth, description)
 		return nil
 	}
 	if h.loops(s, req) {
 		return h.renderFailure(w, r, fail(http.StatusForbidden, "loop",
-			"You signed in, but the sign-in still does not meet this page's requirement ("+describe(reason, req)+"). Contact your administrator.",
+			"You signed in, but the sign-in still does not meet this page's requirement ("+description+"). Contact your administrator.",
 			fmt.Errorf("login for rule %q just completed but %s still fails", req.rule, reason)))
 	}
 	d, err := h.idp.get(r.Context())

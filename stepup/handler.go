@@ -5,6 +5,7 @@ package stepup
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"net"
 	"net/http"
 	"net/url"
@@ -16,6 +17,8 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
 )
 
 func init() {
@@ -55,6 +58,12 @@ type Handler struct {
 	// Rules are tried in order; the first that matches a request decides
 	// what that request needs.
 	Rules []*Rule `json:"rules,omitempty"`
+
+	// Risk scores every request from request-time signals (IP reputation,
+	// location, request frequency, new device). Above its step_up threshold
+	// a request needs the risk block's acr/max_age; above deny it is
+	// refused. See docs/risk.md. Default: off.
+	Risk *risk.Config `json:"risk,omitempty"`
 
 	// Session configures the session cookie and its keys.
 	Session *SessionConfig `json:"session,omitempty"`
@@ -125,6 +134,10 @@ type Handler struct {
 	secureNames     cookieNames
 	plainNames      cookieNames
 	defaultReq      *requirement
+	risk            *risk.Engine
+	riskConfig      risk.Config // with defaults applied
+	riskReq         *requirement
+	sessionSeed     maphash.Seed
 	stripHeaders    []string
 	logger          *zap.Logger
 	metrics         *stepupMetrics
@@ -202,15 +215,19 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 		rule.req = newRequirement(rule.Name, rule.ACR, rule.AMR, maxAge, h.levels)
 		rule.req.reportOnly = rule.ReportOnly || h.ReportOnly
+		rule.req.riskStepUp, rule.req.riskDeny = rule.RiskStepUp, rule.RiskDeny
 	}
 	h.defaultReq = newRequirement(defaultRuleName, nil, nil, nil, h.levels)
 	h.defaultReq.reportOnly = h.ReportOnly
+	if err := h.provisionRisk(ctx); err != nil {
+		return err
+	}
 	h.stripHeaders = h.StripHeaders
 	for name := range h.UpstreamHeaders {
 		h.stripHeaders = append(h.stripHeaders, name)
 	}
-	h.secureNames = cookieNames{session: "__Host-" + h.Session.CookieName, flowPrefix: "__Secure-" + flowCookiePrefix}
-	h.plainNames = cookieNames{session: h.Session.CookieName, flowPrefix: flowCookiePrefix}
+	h.secureNames = cookieNames{session: "__Host-" + h.Session.CookieName, flowPrefix: "__Secure-" + flowCookiePrefix, device: "__Host-" + risk.DeviceCookieName}
+	h.plainNames = cookieNames{session: h.Session.CookieName, flowPrefix: flowCookiePrefix, device: risk.DeviceCookieName}
 	if h.storage == nil {
 		h.storage = ctx.Storage()
 	}
@@ -283,6 +300,9 @@ func (h *Handler) Validate() error {
 		if err := rule.validate(); err != nil {
 			return err
 		}
+		if rule.Name == riskRuleName {
+			return fmt.Errorf("rule name %q is reserved for risk-based step-up; pick another", rule.Name)
+		}
 		if names[rule.Name] {
 			return fmt.Errorf("rule %q is defined twice; rule names must be unique", rule.Name)
 		}
@@ -346,6 +366,9 @@ func isLoopbackHost(host string) bool {
 
 // Cleanup releases the shared provider state held for this config.
 func (h *Handler) Cleanup() error {
+	if h.risk != nil {
+		_ = h.risk.Close()
+	}
 	if h.idp != nil {
 		_, err := providers.Delete(providerKey(h.Provider.Issuer, h.Provider.ClientID))
 		return err
@@ -371,20 +394,50 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.metrics.requests.WithLabelValues(outcomeError).Inc()
 		return caddyhttp.Error(http.StatusBadRequest, err)
 	}
-	if req == nil {
+	if req == nil && h.risk == nil {
 		h.metrics.passedNoRule.Inc()
 		h.dropOurCookies(r)
 		return next.ServeHTTP(w, r)
 	}
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+
+	// Credentials: a bearer token (API clients) or the session cookie.
+	s, bearer := (*session)(nil), false
 	if token, ok := bearerToken(r); ok {
-		return h.serveBearer(w, r, next, repl, req, token)
+		bearer = true
+		if s, err = h.verifyBearer(r, token); err != nil {
+			return h.refuseBearer(w, r, next, repl, req, err)
+		}
+	} else {
+		s = h.readSession(r)
 	}
-	s := h.readSession(r)
-	if reason := req.check(s, h.now(), h.levels); reason != "" {
-		return h.fallShort(w, r, next, repl, req, s, reason, false)
+
+	v := h.assessRisk(w, r, repl, req, s)
+	if v != nil && v.deny {
+		if !h.riskReq.reportOnly {
+			return h.denyRisky(w, r, repl, ruleNameOf(req), v)
+		}
+		h.recordWouldDeny(r, req, v)
 	}
-	if req.spendsFreshPass() {
+	if req != nil {
+		if reason := req.check(s, h.now(), h.levels); reason != "" {
+			return h.fallShort(w, r, next, repl, req, s, reason, bearer, describe(reason, req))
+		}
+	}
+	if v != nil && v.stepUp {
+		if reason := h.riskReq.check(s, h.now(), h.levels); reason != "" {
+			return h.fallShort(w, r, next, repl, h.riskReq, s, riskRuleName, bearer, describeRisk(v, reason, h.riskReq))
+		}
+		if req == nil {
+			req = h.riskReq
+		}
+	}
+	if req == nil {
+		h.metrics.passedNoRule.Inc()
+		h.dropOurCookies(r)
+		return next.ServeHTTP(w, r)
+	}
+	if req.spendsFreshPass() && !bearer {
 		spent := *s
 		spent.FreshSpent = true
 		if err := h.writeSession(w, r, &spent); err != nil {

@@ -106,7 +106,11 @@ type served struct {
 func (th *testHandler) serve(t *testing.T, r *http.Request) served {
 	t.Helper()
 	repl := caddy.NewReplacer()
-	r = r.WithContext(context.WithValue(r.Context(), caddy.ReplacerCtxKey, repl))
+	ctx := context.WithValue(r.Context(), caddy.ReplacerCtxKey, repl)
+	if _, ok := ctx.Value(caddyhttp.VarsCtxKey).(map[string]any); !ok {
+		ctx = contextWithVars(ctx, map[string]any{})
+	}
+	r = r.WithContext(ctx)
 	out := served{rec: httptest.NewRecorder(), repl: repl}
 	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		out.upstream = r
@@ -121,6 +125,12 @@ func (th *testHandler) serve(t *testing.T, r *http.Request) served {
 		}
 	}
 	return out
+}
+
+// contextWithVars gives the request the variables map Caddy's server
+// creates for every request (client_ip and friends live there).
+func contextWithVars(ctx context.Context, vars map[string]any) context.Context {
+	return context.WithValue(ctx, caddyhttp.VarsCtxKey, vars)
 }
 
 func request(method, target string, headers ...string) *http.Request {

@@ -86,8 +86,19 @@ func (k *remoteKeys) verifyWith(keys []jose.JSONWebKey, kid string, jws *jose.JS
 	return nil, false
 }
 
+// forceKeyRefreshKey marks a verification whose token came straight from
+// the IdP's token endpoint (the login callback): an unknown key id there
+// means the IdP rotated, not that someone forged a token, so the rate limit
+// does not apply.
+type forceKeyRefreshKey struct{}
+
+func withForcedKeyRefresh(ctx context.Context) context.Context {
+	return context.WithValue(ctx, forceKeyRefreshKey{}, true)
+}
+
 // refresh fetches the JWKS if allowed now; concurrent callers share one fetch.
 func (k *remoteKeys) refresh(ctx context.Context) ([]jose.JSONWebKey, error) {
+	forced, _ := ctx.Value(forceKeyRefreshKey{}).(bool)
 	k.mu.Lock()
 	if wait := k.refreshing; wait != nil {
 		k.mu.Unlock()
@@ -98,7 +109,7 @@ func (k *remoteKeys) refresh(ctx context.Context) ([]jose.JSONWebKey, error) {
 			return nil, ctx.Err()
 		}
 	}
-	if now := k.now(); now.Before(k.nextRefresh) {
+	if now := k.now(); now.Before(k.nextRefresh) && !forced {
 		keys, failing := k.keys, k.failures > 0
 		wait := k.nextRefresh.Sub(now)
 		k.mu.Unlock()

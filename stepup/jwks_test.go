@@ -131,3 +131,19 @@ func TestRemoteKeysBackOffWhileTheIdPFails(t *testing.T) {
 		t.Fatal("retried the JWKS before the backoff expired")
 	}
 }
+
+func TestKeysFromTheTokenEndpointRefreshDespiteTheRateLimit(t *testing.T) {
+	srv := newJWKSServer(t)
+	first, _ := rsa.GenerateKey(rand.Reader, 2048)
+	srv.publish(&first.PublicKey, "k1")
+	c := newClock(time.Unix(1_800_000_000, 0))
+	ks := &remoteKeys{url: srv.URL, client: srv.Client(), now: c.now}
+	if _, err := ks.VerifySignature(context.Background(), sign(t, jose.RS256, first, "k1")); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := rsa.GenerateKey(rand.Reader, 2048)
+	srv.publish(&second.PublicKey, "k2") // the IdP rotates right after our fetch
+	if _, err := ks.VerifySignature(withForcedKeyRefresh(context.Background()), sign(t, jose.RS256, second, "k2")); err != nil {
+		t.Fatalf("an ID token from a just-rotated key was refused: %v", err)
+	}
+}

@@ -28,8 +28,13 @@ func (h *Handler) renderFailure(w http.ResponseWriter, r *http.Request, f *login
 	case f.status >= 500:
 		title = "Sign-in failed"
 	}
+	return h.renderPage(w, f.status, title, f.msg, f.reason)
+}
+
+// renderPage writes a short explanation page.
+func (h *Handler) renderPage(w http.ResponseWriter, status int, title, msg, reason string) error {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(f.status)
-	return failurePage.Execute(w, map[string]string{"Title": title, "Message": f.msg, "Reason": f.reason})
+	w.WriteHeader(status)
+	return failurePage.Execute(w, map[string]string{"Title": title, "Message": msg, "Reason": reason})
 }

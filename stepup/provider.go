@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -69,13 +70,14 @@ type idpClient struct {
 
 // discovered is what discovery yields; immutable once built.
 type discovered struct {
-	provider      *oidc.Provider
-	idTokens      *oidc.IDTokenVerifier
-	accessTokens  *oidc.IDTokenVerifier // same keys; audience checked by us
-	claimsParam   bool
-	endSessionURL string
-	authorizeURL  string
-	tokenEndpoint oauth2.Endpoint
+	provider       *oidc.Provider
+	idTokens       *oidc.IDTokenVerifier
+	accessTokens   *oidc.IDTokenVerifier // same keys; audience checked by us
+	claimsParam    bool
+	endSessionURL  string
+	authorizeURL   string
+	tokenEndpoint  oauth2.Endpoint
+	tokenAuthStyle oauth2.AuthStyle
 }
 
 // errIdPUnavailable means the provider could not be reached; callers answer
@@ -189,6 +191,7 @@ func (c *idpClient) discover(parent context.Context) (*discovered, error) {
 		ClaimsParameterSupported bool     `json:"claims_parameter_supported"`
 		EndSessionEndpoint       string   `json:"end_session_endpoint"`
 		JWKSURI                  string   `json:"jwks_uri"`
+		TokenAuthMethods         []string `json:"token_endpoint_auth_methods_supported"`
 		SigningAlgs              []string `json:"id_token_signing_alg_values_supported"`
 	}
 	if err := p.Claims(&extra); err != nil {
@@ -205,13 +208,14 @@ func (c *idpClient) discover(parent context.Context) (*discovered, error) {
 	keys := &remoteKeys{url: extra.JWKSURI, client: c.http, now: c.now}
 	algs := acceptedAlgs(extra.SigningAlgs)
 	return &discovered{
-		provider:      p,
-		idTokens:      oidc.NewVerifier(c.issuer, keys, &oidc.Config{ClientID: c.clientID, Now: c.now, SupportedSigningAlgs: algs}),
-		accessTokens:  oidc.NewVerifier(c.issuer, keys, &oidc.Config{SkipClientIDCheck: true, Now: c.now, SupportedSigningAlgs: algs}),
-		claimsParam:   extra.ClaimsParameterSupported,
-		endSessionURL: extra.EndSessionEndpoint,
-		authorizeURL:  p.Endpoint().AuthURL,
-		tokenEndpoint: p.Endpoint(),
+		provider:       p,
+		idTokens:       oidc.NewVerifier(c.issuer, keys, &oidc.Config{ClientID: c.clientID, Now: c.now, SupportedSigningAlgs: algs}),
+		accessTokens:   oidc.NewVerifier(c.issuer, keys, &oidc.Config{SkipClientIDCheck: true, Now: c.now, SupportedSigningAlgs: algs}),
+		claimsParam:    extra.ClaimsParameterSupported,
+		endSessionURL:  extra.EndSessionEndpoint,
+		authorizeURL:   p.Endpoint().AuthURL,
+		tokenEndpoint:  p.Endpoint(),
+		tokenAuthStyle: tokenAuthStyle(extra.TokenAuthMethods),
 	}, nil
 }
 
@@ -242,4 +246,14 @@ func acceptedAlgs(advertised []string) []string {
 		}
 	}
 	return out
+}
+
+// tokenAuthStyle picks how to authenticate at the token endpoint:
+// client_secret_basic, the OIDC default, unless the IdP lists only
+// client_secret_post.
+func tokenAuthStyle(supported []string) oauth2.AuthStyle {
+	if len(supported) > 0 && !slices.Contains(supported, "client_secret_basic") && slices.Contains(supported, "client_secret_post") {
+		return oauth2.AuthStyleInParams
+	}
+	return oauth2.AuthStyleInHeader
 }

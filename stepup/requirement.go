@@ -21,6 +21,9 @@ type requirement struct {
 	maxAgeSec string
 
 	reportOnly bool // evaluate and record, never enforce
+
+	// Risk thresholds that override the risk block's for this rule; 0 = inherit.
+	riskStepUp, riskDeny int
 }
 
 // levels ranks acr values from weakest to strongest.

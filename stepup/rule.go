@@ -42,6 +42,14 @@ type Rule struct {
 	// Default: false (or the handler's report_only).
 	ReportOnly bool `json:"report_only,omitempty"`
 
+	// RiskStepUp overrides the risk block's step_up threshold (1-99) for
+	// requests this rule matches. Default: the risk block's.
+	RiskStepUp int `json:"risk_step_up,omitempty"`
+
+	// RiskDeny overrides the risk block's deny threshold (2-100) for
+	// requests this rule matches. Default: the risk block's.
+	RiskDeny int `json:"risk_deny,omitempty"`
+
 	matcherSets caddyhttp.MatcherSets
 	req         *requirement
 }
@@ -68,6 +76,12 @@ func (r *Rule) validate() error {
 		if !acrValuePattern.MatchString(v) {
 			return fmt.Errorf("rule %q: acr/amr value %q must be printable ASCII without spaces, quotes or backslashes", r.Name, v)
 		}
+	}
+	if r.RiskStepUp < 0 || r.RiskStepUp > 99 || r.RiskDeny < 0 || r.RiskDeny > 100 {
+		return fmt.Errorf("rule %q: risk_step_up must be 1-99 and risk_deny 2-100", r.Name)
+	}
+	if r.RiskStepUp > 0 && r.RiskDeny > 0 && r.RiskDeny <= r.RiskStepUp {
+		return fmt.Errorf("rule %q: risk_deny %d must be above risk_step_up %d", r.Name, r.RiskDeny, r.RiskStepUp)
 	}
 	if r.MaxAge != nil && *r.MaxAge < 0 {
 		return fmt.Errorf("rule %q: max_age %s is negative", r.Name, time.Duration(*r.MaxAge))

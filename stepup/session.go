@@ -4,8 +4,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
 )
 
 // session is what the session cookie carries: verified claims, never tokens.
@@ -23,6 +26,12 @@ type session struct {
 	// that the pass was used), and it powers the redirect loop guard.
 	LoginRule  string
 	FreshSpent bool
+
+	// Login is what the risk engine recorded at login (country, network,
+	// location, device), so that every replica compares against the same
+	// baseline. HasLogin is false when no engine recorded anything.
+	HasLogin bool
+	Login    risk.Recorded
 }
 
 // valid reports whether the session can be used at all at now.
@@ -50,7 +59,12 @@ const (
 	maxAMR      = 8
 )
 
-const flagFreshSpent byte = 1
+// Flag bits of the session layout.
+const (
+	flagFreshSpent byte = 1 << iota
+	flagRiskLogin       // the risk baseline follows the flags byte
+	knownFlags     = flagFreshSpent | flagRiskLogin
+)
 
 var errSessionFormat = errors.New("malformed session")
 
@@ -85,7 +99,13 @@ func marshalSession(s *session) ([]byte, error) {
 	if s.FreshSpent {
 		flags |= flagFreshSpent
 	}
+	if s.HasLogin {
+		flags |= flagRiskLogin
+	}
 	b = append(b, flags)
+	if s.HasLogin {
+		b = appendRecorded(b, &s.Login)
+	}
 	return b, nil
 }
 
@@ -115,7 +135,11 @@ func unmarshalSession(b []byte) (*session, error) {
 	s.LoginRule = d.string()
 	flags := d.byte()
 	s.FreshSpent = flags&flagFreshSpent != 0
-	if flags&^flagFreshSpent != 0 || d.err || len(d.b) != 0 || s.Subject == "" {
+	if flags&flagRiskLogin != 0 {
+		s.HasLogin = true
+		d.recorded(&s.Login)
+	}
+	if flags&^knownFlags != 0 || d.err || len(d.b) != 0 || s.Subject == "" {
 		return nil, errSessionFormat
 	}
 	return s, nil
@@ -178,4 +202,44 @@ func (d *decoder) string() string {
 	s := string(d.b[:n])
 	d.b = d.b[n:]
 	return s
+}
+
+// appendRecorded writes the risk baseline: country (2 bytes), ASN, device
+// hash (8 bytes), latitude and longitude (float32 bits), accuracy radius and
+// the login time.
+func appendRecorded(b []byte, r *risk.Recorded) []byte {
+	b = append(b, r.Country[0], r.Country[1])
+	b = binary.AppendUvarint(b, uint64(r.ASN))
+	b = binary.BigEndian.AppendUint64(b, r.Device)
+	b = binary.BigEndian.AppendUint32(b, math.Float32bits(r.Lat))
+	b = binary.BigEndian.AppendUint32(b, math.Float32bits(r.Lon))
+	b = binary.AppendUvarint(b, uint64(r.Radius))
+	return binary.AppendUvarint(b, uint64(max(r.At, 0)))
+}
+
+func (d *decoder) recorded(r *risk.Recorded) {
+	r.Country[0], r.Country[1] = d.byte(), d.byte()
+	r.ASN = uint32(min(d.uvarint(), math.MaxUint32))
+	r.Device = d.fixed64()
+	r.Lat = math.Float32frombits(uint32(d.fixed(4)))
+	r.Lon = math.Float32frombits(uint32(d.fixed(4)))
+	r.Radius = uint16(min(d.uvarint(), math.MaxUint16))
+	r.At = int64(min(d.uvarint(), 1<<40))
+}
+
+func (d *decoder) fixed64() uint64 { return d.fixed(8) }
+
+// fixed reads an n-byte big-endian unsigned integer.
+func (d *decoder) fixed(n int) uint64 {
+	if len(d.b) < n {
+		d.err = true
+		d.b = nil
+		return 0
+	}
+	var v uint64
+	for _, c := range d.b[:n] {
+		v = v<<8 | uint64(c)
+	}
+	d.b = d.b[n:]
+	return v
 }

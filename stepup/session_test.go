@@ -3,6 +3,8 @@ package stepup
 import (
 	"context"
 	"reflect"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ func TestSessionRoundTripsThroughTheCodec(t *testing.T) {
 		Subject: "alice", ACR: "urn:stepup:mfa", AMR: []string{"pwd", "otp"},
 		AuthTime: now.Add(-time.Minute), Issued: now, Expires: now.Add(12 * time.Hour),
 		LoginRule: "admin", FreshSpent: true,
+		HasLogin: true, Login: risk.Recorded{Country: [2]byte{'G', 'B'}, ASN: 64512, Device: 0xdeadbeefcafe, Lat: 51.5142, Lon: -0.0931, Radius: 100, At: now.Unix()},
 	}
 	raw, err := marshalSession(in)
 	if err != nil {
@@ -77,6 +80,7 @@ func TestRealisticSessionCookieStaysUnder300Bytes(t *testing.T) {
 		Subject: "f81d4fae-7dec-11d0-a765-00a0c91e6bf6", ACR: "urn:mace:incommon:iap:silver:mfa",
 		AMR: []string{"pwd", "otp", "hwk"}, AuthTime: now, Issued: now, Expires: now.Add(12 * time.Hour),
 		LoginRule: "payments_admin",
+		HasLogin:  true, Login: risk.Recorded{Country: [2]byte{'D', 'E'}, ASN: 4_200_000_000, Device: ^uint64(0), Lat: -33.8688, Lon: 151.2093, Radius: 1000, At: now.Unix()},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -72,6 +72,7 @@ func (h *Handler) secureCookies(r *http.Request) bool {
 type cookieNames struct {
 	session    string
 	flowPrefix string
+	device     string // the risk engine's long-lived device identifier
 }
 
 // cookies returns the cookie names for r: `__Host-` for the session
@@ -96,6 +97,8 @@ func (h *Handler) dropOurCookies(r *http.Request) {
 }
 
 func (h *Handler) isOurCookie(name string) bool {
-	return name == h.secureNames.session || strings.HasPrefix(name, h.secureNames.flowPrefix) ||
-		(h.InsecureLoopbackHTTP && (name == h.plainNames.session || strings.HasPrefix(name, h.plainNames.flowPrefix)))
+	ours := func(n *cookieNames) bool {
+		return name == n.session || name == n.device || strings.HasPrefix(name, n.flowPrefix)
+	}
+	return ours(&h.secureNames) || (h.InsecureLoopbackHTTP && ours(&h.plainNames))
 }

@@ -37,6 +37,9 @@ type Options struct {
 	StorageDir string
 	// Env adds environment variables, e.g. a client secret for {env.…}.
 	Env []string
+	// Global adds lines to the global options block, e.g. `servers {
+	// trusted_proxies static 127.0.0.1/32 }`.
+	Global string
 }
 
 // Caddy is a running Caddy process.
@@ -93,12 +96,13 @@ func (c *Caddy) caddyfile(site string) string {
 		format json
 		level DEBUG
 	}
+%s
 }
 
 https://localhost:%d {
 %s
 }
-`, c.adminPort, c.opts.StorageDir, c.httpPort, c.httpsPort, c.httpsPort, site)
+`, c.adminPort, c.opts.StorageDir, c.httpPort, c.httpsPort, c.opts.Global, c.httpsPort, site)
 }
 
 func (c *Caddy) start() {

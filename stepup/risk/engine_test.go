@@ -1,0 +1,119 @@
+package risk
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+)
+
+// allSignals turns every signal on, with the test data.
+func allSignals(t testing.TB) *Config {
+	loc := locationConfig(t)
+	loc.DenyCountries = []string{"KP"}
+	return &Config{
+		IPReputation: &IPReputationConfig{Files: []string{
+			filepath.Join("testdata", "firehol_level1.netset"),
+			filepath.Join("testdata", "drop.txt"),
+			filepath.Join("testdata", "dropv6.txt"),
+		}, Weight: 40},
+		Location:  loc,
+		Frequency: &FrequencyConfig{Limit: 1000, IPLimit: 1000},
+		NewDevice: &NewDeviceConfig{Weight: 30},
+	}
+}
+
+func TestTheScoreIsTheClampedSumOfTheContributions(t *testing.T) {
+	e, _ := newEngine(t, allSignals(t))
+	login := e.Record(&Request{Now: t0, ClientIP: london, Device: 1})
+	// Milton is on the FireHOL fixture, in another country, an hour's
+	// flight away at 7,700 km/h, on another device: 40+30+70+30 = 170.
+	r := evaluate(e, Request{Now: t0.Add(time.Hour), ClientIP: milton, SessionKey: 9, HasLogin: true, Login: login, Device: 2})
+	if r.Score != 100 {
+		t.Errorf("score %d, want 100 (clamped)", r.Score)
+	}
+	if got, want := r.Reasons(), "ip_reputation=40 country_change=30 impossible_travel=70 new_device=30"; got != want {
+		t.Errorf("reasons %q, want %q", got, want)
+	}
+	same := evaluate(e, Request{Now: t0.Add(time.Hour), ClientIP: london, SessionKey: 9, HasLogin: true, Login: login, Device: 1})
+	if same.Score != 0 || same.Reasons() != "" {
+		t.Errorf("the login's own context scored %d (%s)", same.Score, same.Reasons())
+	}
+}
+
+func TestEvaluateAllocatesNothingOnceWarm(t *testing.T) {
+	e, _ := newEngine(t, allSignals(t))
+	login := e.Record(&Request{Now: t0, ClientIP: london, Device: 1})
+	reqs := []Request{
+		{Now: t0, ClientIP: milton, SessionKey: 1, HasLogin: true, Login: login, Device: 2},
+		{Now: t0, ClientIP: tokyo6, SessionKey: 2, HasLogin: true, Login: login, Device: 1},
+		{Now: t0, ClientIP: private},
+	}
+	var out Result
+	for i := range reqs { // warm the location caches
+		e.Evaluate(&reqs[i], &out)
+	}
+	i := 0
+	allocs := testing.AllocsPerRun(1000, func() {
+		e.Evaluate(&reqs[i%len(reqs)], &out)
+		i++
+	})
+	if allocs != 0 {
+		t.Errorf("Evaluate allocates %.1f times per call, want 0", allocs)
+	}
+}
+
+func TestNewRejectsAnInvalidConfig(t *testing.T) {
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	if _, err := New(ctx, &Config{}, zap.NewNop(), time.Now); err == nil || err.Error() != "risk: no signal configured; add ip_reputation, location, frequency or new_device" {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestThePollerStopsWithTheContextOrClose(t *testing.T) {
+	c := reputationConfig(true, filepath.Join("testdata", "plain.txt"))
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	e, err := New(ctx, c, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case <-e.stop:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the poller outlived its context")
+	}
+	if err := e.Close(); err != nil { // a second stop is harmless
+		t.Fatal(err)
+	}
+	if r := evaluate(e, Request{ClientIP: netip.MustParseAddr("192.0.2.1")}); r.Score != 40 {
+		t.Errorf("after Close, the loaded data should still answer: %s", r.Reasons())
+	}
+}
+
+func TestSignalNamesAreStable(t *testing.T) {
+	want := []string{"ip_reputation", "country_denied", "country_change", "asn_change", "impossible_travel",
+		"frequency_ip", "frequency_session", "new_device"}
+	for i, name := range want {
+		if got := Signal(i).String(); got != name {
+			t.Errorf("Signal(%d) = %s, want %s", i, got, name)
+		}
+	}
+	if MaxSignals != len(want) || Signal(MaxSignals).String() != "signal_8" {
+		t.Errorf("MaxSignals = %d", MaxSignals)
+	}
+}
+
+func ExampleResult_Reasons() {
+	var r Result
+	r.add(SignalIPReputation, 40, false)
+	r.add(SignalCountryChange, 30, true)
+	fmt.Println(r.Reasons())
+	// Output: ip_reputation=40 country_change=30(unavailable)
+}

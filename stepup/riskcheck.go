@@ -1,0 +1,174 @@
+package stepup
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/maphash"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
+)
+
+// riskRuleName labels the requirement a risky request must meet, in
+// metrics, logs, placeholders and login flows.
+const riskRuleName = "risk"
+
+// deviceCookieLifetime is how long a browser keeps its device identifier.
+const deviceCookieLifetime = 400 * 24 * time.Hour
+
+// riskVerdict is what the risk engine concluded about one request.
+type riskVerdict struct {
+	result risk.Result
+	stepUp bool // the score is above the step-up threshold
+	deny   bool // the score is above the deny threshold
+}
+
+// assessRisk scores the request. It returns nil when no engine is
+// configured. It also hands the browser a device identifier when the
+// new_device signal is on and the request has none.
+func (h *Handler) assessRisk(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, req *requirement, s *session) *riskVerdict {
+	if h.risk == nil {
+		return nil
+	}
+	v := &riskVerdict{}
+	in := risk.Request{Now: h.now(), ClientIP: clientIP(r), Device: h.deviceHash(w, r)}
+	if s.valid(in.Now) {
+		in.SessionKey = maphash.String(h.sessionSeed, s.Subject) ^ uint64(s.Issued.Unix())
+		in.HasLogin, in.Login = s.HasLogin, s.Login
+	}
+	h.risk.Evaluate(&in, &v.result)
+	stepUpAt, denyAt := h.riskConfig.StepUp, h.riskConfig.Deny
+	if req != nil && req.riskStepUp > 0 {
+		stepUpAt = req.riskStepUp
+	}
+	if req != nil && req.riskDeny > 0 {
+		denyAt = req.riskDeny
+	}
+	v.stepUp, v.deny = v.result.Score > stepUpAt, v.result.Score > denyAt
+	h.metrics.riskScore.Observe(float64(v.result.Score))
+	caddyhttp.SetVar(r.Context(), risk.ScoreVar, v.result.Score)
+	repl.Map(func(key string) (any, bool) {
+		switch key {
+		case "http.stepup.risk.score":
+			return strconv.Itoa(v.result.Score), true
+		case "http.stepup.risk.reasons":
+			return v.result.Reasons(), true
+		}
+		return nil, false
+	})
+	return v
+}
+
+// clientIP is Caddy's client_ip: the remote address, or the forwarded one
+// when the connection comes from a trusted proxy. Never a raw header.
+func clientIP(r *http.Request) netip.Addr {
+	s, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
+	ip, err := netip.ParseAddr(s)
+	if err != nil {
+		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+			return ap.Addr()
+		}
+	}
+	return ip
+}
+
+// deviceHash identifies the browser for the new_device signal: its device
+// cookie plus a user-agent fingerprint. A browser without a valid device
+// cookie gets one (and counts as a new device this once).
+func (h *Handler) deviceHash(w http.ResponseWriter, r *http.Request) uint64 {
+	if h.riskConfig.NewDevice == nil {
+		return 0
+	}
+	name := h.cookies(r).device
+	id, ok := cookieValue(r.Header, name)
+	if !ok || !risk.ValidDeviceID(id) {
+		http.SetCookie(w, &http.Cookie{
+			Name: name, Value: risk.NewDeviceID(), Path: "/", MaxAge: int(deviceCookieLifetime.Seconds()),
+			Secure: h.secureCookies(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		})
+		return 0
+	}
+	return risk.DeviceHash(id, r.UserAgent(), r.Header.Get("Sec-CH-UA-Platform"))
+}
+
+// recordLogin notes the risk baseline in a freshly minted session.
+func (h *Handler) recordLogin(r *http.Request, s *session) {
+	if h.risk == nil {
+		return
+	}
+	id, _ := cookieValue(r.Header, h.cookies(r).device)
+	var device uint64
+	if risk.ValidDeviceID(id) {
+		device = risk.DeviceHash(id, r.UserAgent(), r.Header.Get("Sec-CH-UA-Platform"))
+	}
+	s.Login = h.risk.Record(&risk.Request{Now: h.now(), ClientIP: clientIP(r), Device: device})
+	s.HasLogin = true
+}
+
+// denyRisky refuses a request whose score is above the deny threshold.
+func (h *Handler) denyRisky(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, ruleName string, v *riskVerdict) error {
+	reasons := v.result.Reasons()
+	h.metrics.requests.WithLabelValues(outcomeDenied).Inc()
+	repl.Set("http.stepup.rule", ruleName)
+	repl.Set("http.stepup.result", outcomeDenied)
+	repl.Set("http.stepup.reason", "risk")
+	h.logger.Warn("request denied",
+		logRule(ruleName), zap.String("reason", "risk"), zap.Int("risk_score", v.result.Score),
+		zap.String("risk_reasons", reasons), logClientIP(h, r), logRequest(r))
+	description := "request refused: risk score " + strconv.Itoa(v.result.Score) + " (" + reasons + ")"
+	w.Header().Set("Cache-Control", "no-store")
+	if isNavigation(r) {
+		return h.renderPage(w, http.StatusForbidden, "Request refused", "This request looks too risky to allow. If this is unexpected, contact your administrator.", "risk")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusForbidden)
+	return json.NewEncoder(w).Encode(map[string]string{"error": "access_denied", "error_description": description})
+}
+
+// provisionRisk builds the risk engine and the requirement it demands.
+func (h *Handler) provisionRisk(ctx caddy.Context) error {
+	h.sessionSeed = maphash.MakeSeed()
+	if h.Risk == nil {
+		return nil
+	}
+	engine, err := risk.New(ctx, h.Risk, h.logger.Named("risk"), h.now)
+	if err != nil {
+		return fmt.Errorf("risk: %w", err)
+	}
+	h.risk, h.riskConfig = engine, engine.Config()
+	var maxAge *time.Duration
+	if h.riskConfig.MaxAge != nil {
+		d := time.Duration(*h.riskConfig.MaxAge)
+		maxAge = &d
+	}
+	h.riskReq = newRequirement(riskRuleName, h.riskConfig.ACR, nil, maxAge, h.levels)
+	h.riskReq.reportOnly = h.riskConfig.ReportOnly || h.ReportOnly
+	return nil
+}
+
+// describeRisk explains a risk step-up for people and error_description.
+func describeRisk(v *riskVerdict, reason string, req *requirement) string {
+	return "risk score " + strconv.Itoa(v.result.Score) + " (" + v.result.Reasons() + "): " + describe(reason, req)
+}
+
+// recordWouldDeny logs and counts a denial that report-only mode skipped.
+func (h *Handler) recordWouldDeny(r *http.Request, req *requirement, v *riskVerdict) {
+	h.metrics.challenges.WithLabelValues(ruleNameOf(req), "risk_deny", outcomeReportOnly).Inc()
+	h.logger.Info("request would be denied (report only)",
+		logRule(ruleNameOf(req)), zap.String("reason", "risk"), zap.Int("risk_score", v.result.Score),
+		zap.String("risk_reasons", v.result.Reasons()), logClientIP(h, r), logRequest(r))
+}
+
+func ruleNameOf(req *requirement) string {
+	if req == nil {
+		return riskRuleName
+	}
+	return req.rule
+}
