@@ -1,0 +1,359 @@
+// Package rogueop is an OpenID Provider that answers whatever the test
+// scripts, including what no honest IdP would send: unsigned, mis-signed or
+// forged ID tokens, foreign issuers and audiences, weak acr, stale
+// auth_time, another user's subject, token endpoint errors. It lets
+// caddy-stepup's security tests play a compromised or buggy IdP, which a
+// real one (integration/internal/hydra) cannot be made to do.
+//
+// It serves, on a loopback httptest server:
+//
+//	/.well-known/openid-configuration   discovery
+//	/jwks                               the published keys (RSA and EC)
+//	/authorize                          records the request and redirects
+//	                                    straight back to redirect_uri with a
+//	                                    fresh code and the state
+//	/token                              checks client authentication, PKCE and
+//	                                    redirect_uri like an honest IdP, then
+//	                                    answers with the test's [Reply]
+//
+// The endpoints themselves are honest: a code buys tokens once, PKCE and
+// client authentication are verified. What the token endpoint then answers
+// is up to [Provider.OnToken].
+package rogueop
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Options configure a Provider.
+type Options struct {
+	// ClientID and ClientSecret are the only client the token endpoint
+	// accepts (client_secret_basic or client_secret_post).
+	ClientID     string
+	ClientSecret string
+}
+
+// Grant is one authorization request as the token endpoint sees it when its
+// code is redeemed: what the relying party asked for at /authorize, and what
+// it sent to /token.
+type Grant struct {
+	Code        string
+	ClientID    string
+	RedirectURI string
+	State       string
+	Nonce       string
+	ACRValues   []string // split acr_values
+	MaxAge      string   // raw max_age ("" when absent)
+	Prompt      string
+	LoginHint   string
+	Claims      string     // raw claims parameter
+	Query       url.Values // the whole authorization request
+	Verifier    string     // code_verifier sent to /token
+	Redemptions int        // earlier redemptions of this code that got tokens
+}
+
+// Reply is what the token endpoint answers. A zero Status means 200.
+type Reply struct {
+	Status int
+	// Body is sent as JSON; nil sends {}.
+	Body map[string]any
+}
+
+// Tokens is a successful token response carrying the given ID token.
+func Tokens(idToken string) Reply {
+	return Reply{Body: map[string]any{
+		"access_token": "rogue-at-" + randomString(16),
+		"token_type":   "Bearer",
+		"expires_in":   300,
+		"id_token":     idToken,
+	}}
+}
+
+// Error is an OAuth 2.0 error response (RFC 6749 §5.2).
+func Error(status int, code string) Reply {
+	return Reply{Status: status, Body: map[string]any{"error": code, "error_description": "scripted by the test"}}
+}
+
+// Provider is a running rogue OpenID Provider.
+type Provider struct {
+	t    testing.TB
+	srv  *httptest.Server
+	opts Options
+	now  func() time.Time
+
+	mu         sync.Mutex
+	keys       *keyRing
+	grants     map[string]*Grant // by code
+	authorized []Grant           // every /authorize request, oldest first
+	onToken    func(Grant) Reply
+	calls      []TokenCall // every /token request, oldest first
+}
+
+// Start runs a rogue OpenID Provider for the test; it stops with the test.
+func Start(t testing.TB, opts Options) *Provider {
+	t.Helper()
+	p := &Provider{t: t, opts: opts, now: time.Now, grants: map[string]*Grant{}, keys: newKeyRing(t)}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /.well-known/openid-configuration", p.serveDiscovery)
+	mux.HandleFunc("GET /jwks", p.serveJWKS)
+	mux.HandleFunc("GET /authorize", p.serveAuthorize)
+	mux.HandleFunc("POST /token", p.serveToken)
+	p.srv = httptest.NewServer(mux)
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+// Issuer is the provider's issuer URL, http://127.0.0.1:<port>.
+func (p *Provider) Issuer() string { return p.srv.URL }
+
+// OnToken sets what the token endpoint answers for a valid redemption; nil
+// restores [Provider.HonestReply]. fn runs on the server's goroutine: it must
+// not call t.Fatal.
+func (p *Provider) OnToken(fn func(Grant) Reply) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.onToken = fn
+}
+
+// TokenCall is one request to the token endpoint and its answer.
+type TokenCall struct {
+	Code       string
+	Verifier   string // code_verifier
+	ClientAuth string // client_secret_basic, client_secret_post or none
+	Reply      Reply  // including the endpoint's own invalid_client/invalid_grant
+}
+
+// TokenRequests is how many requests reached the token endpoint.
+func (p *Provider) TokenRequests() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.calls)
+}
+
+// TokenCalls returns the token endpoint's requests so far, oldest first.
+func (p *Provider) TokenCalls() []TokenCall {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]TokenCall(nil), p.calls...)
+}
+
+// Authorizations returns every authorization request received, oldest first.
+func (p *Provider) Authorizations() []Grant {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Grant(nil), p.authorized...)
+}
+
+// LastAuthorization returns the latest authorization request.
+func (p *Provider) LastAuthorization() (Grant, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.authorized) == 0 {
+		return Grant{}, false
+	}
+	return p.authorized[len(p.authorized)-1], true
+}
+
+// HonestReply is what a correct IdP answers: an RS256 ID token from
+// [Provider.Claims] for alice, with the first requested acr.
+func (p *Provider) HonestReply(g Grant) Reply {
+	return Tokens(p.SignRS256(p.Claims(g)))
+}
+
+// Claims are the claims of a correct ID token for g: issuer, audience (the
+// client), subject alice, iat, exp in 5 minutes, g's nonce, auth_time now,
+// acr the first requested value (absent when none was requested), amr pwd.
+// Tests change them with [Claims.With] and [Claims.Without].
+func (p *Provider) Claims(g Grant) Claims {
+	now := p.now().Unix()
+	c := Claims{
+		"iss":       p.Issuer(),
+		"aud":       []string{p.opts.ClientID},
+		"sub":       "alice",
+		"iat":       now,
+		"exp":       now + 300,
+		"auth_time": now,
+		"amr":       []string{"pwd"},
+	}
+	if g.Nonce != "" {
+		c["nonce"] = g.Nonce
+	}
+	if len(g.ACRValues) > 0 {
+		c["acr"] = g.ACRValues[0]
+	}
+	return c
+}
+
+// Claims are JWT claims.
+type Claims map[string]any
+
+// With returns a copy of c with the claim set.
+func (c Claims) With(name string, value any) Claims {
+	out := make(Claims, len(c)+1)
+	for k, v := range c {
+		out[k] = v
+	}
+	out[name] = value
+	return out
+}
+
+// Without returns a copy of c without the claims.
+func (c Claims) Without(names ...string) Claims {
+	out := make(Claims, len(c))
+	for k, v := range c {
+		out[k] = v
+	}
+	for _, n := range names {
+		delete(out, n)
+	}
+	return out
+}
+
+func (p *Provider) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
+	iss := p.Issuer()
+	writeJSON(w, http.StatusOK, map[string]any{
+		"issuer":                                iss,
+		"authorization_endpoint":                iss + "/authorize",
+		"token_endpoint":                        iss + "/token",
+		"jwks_uri":                              iss + "/jwks",
+		"response_types_supported":              []string{"code"},
+		"subject_types_supported":               []string{"public"},
+		"code_challenge_methods_supported":      []string{"S256"},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
+		"claims_parameter_supported":            true,
+		// A rogue IdP advertises the dangerous algorithms too; the relying
+		// party must not take that as permission to accept them.
+		"id_token_signing_alg_values_supported": []string{"RS256", "ES256", "HS256", "none"},
+	})
+}
+
+func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	redirect, err := url.Parse(q.Get("redirect_uri"))
+	if err != nil || !redirect.IsAbs() || q.Get("client_id") != p.opts.ClientID || q.Get("response_type") != "code" {
+		http.Error(w, "bad authorization request", http.StatusBadRequest)
+		return
+	}
+	g := Grant{
+		Code:        "rogue-code-" + randomString(24),
+		ClientID:    q.Get("client_id"),
+		RedirectURI: q.Get("redirect_uri"),
+		State:       q.Get("state"),
+		Nonce:       q.Get("nonce"),
+		ACRValues:   strings.Fields(q.Get("acr_values")),
+		MaxAge:      q.Get("max_age"),
+		Prompt:      q.Get("prompt"),
+		LoginHint:   q.Get("login_hint"),
+		Claims:      q.Get("claims"),
+		Query:       q,
+	}
+	p.mu.Lock()
+	p.grants[g.Code] = &g
+	p.authorized = append(p.authorized, g)
+	p.mu.Unlock()
+	back := redirect.Query()
+	back.Set("code", g.Code)
+	if g.State != "" {
+		back.Set("state", g.State)
+	}
+	redirect.RawQuery = back.Encode()
+	http.Redirect(w, r, redirect.String(), http.StatusFound)
+}
+
+func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
+	reply := p.redeem(r)
+	call := TokenCall{Code: r.PostForm.Get("code"), Verifier: r.PostForm.Get("code_verifier"), ClientAuth: "none", Reply: reply}
+	if _, _, ok := r.BasicAuth(); ok {
+		call.ClientAuth = "client_secret_basic"
+	} else if r.PostForm.Get("client_secret") != "" {
+		call.ClientAuth = "client_secret_post"
+	}
+	p.mu.Lock()
+	p.calls = append(p.calls, call)
+	p.mu.Unlock()
+	status := reply.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	body := reply.Body
+	if body == nil {
+		body = map[string]any{}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, status, body)
+}
+
+// redeem checks the token request as an honest IdP would and, when it
+// holds, asks the test what to answer.
+func (p *Provider) redeem(r *http.Request) Reply {
+	if err := r.ParseForm(); err != nil {
+		return Error(http.StatusBadRequest, "invalid_request")
+	}
+	id, secret, basic := r.BasicAuth()
+	if basic {
+		id, _ = url.QueryUnescape(id)
+		secret, _ = url.QueryUnescape(secret)
+	} else {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	if id != p.opts.ClientID || subtle.ConstantTimeCompare([]byte(secret), []byte(p.opts.ClientSecret)) != 1 {
+		return Error(http.StatusUnauthorized, "invalid_client")
+	}
+	if r.PostForm.Get("grant_type") != "authorization_code" {
+		return Error(http.StatusBadRequest, "unsupported_grant_type")
+	}
+	p.mu.Lock()
+	stored, ok := p.grants[r.PostForm.Get("code")]
+	var g Grant
+	if ok {
+		g = *stored
+	}
+	script := p.onToken
+	p.mu.Unlock()
+	if !ok || g.Redemptions > 0 {
+		return Error(http.StatusBadRequest, "invalid_grant")
+	}
+	if r.PostForm.Get("redirect_uri") != g.RedirectURI {
+		return Error(http.StatusBadRequest, "invalid_grant")
+	}
+	g.Verifier = r.PostForm.Get("code_verifier")
+	sum := sha256.Sum256([]byte(g.Verifier))
+	if g.Query.Get("code_challenge_method") != "S256" ||
+		base64.RawURLEncoding.EncodeToString(sum[:]) != g.Query.Get("code_challenge") {
+		return Error(http.StatusBadRequest, "invalid_grant")
+	}
+	if script == nil {
+		script = p.HonestReply
+	}
+	reply := script(g)
+	if reply.Status == 0 || reply.Status/100 == 2 {
+		// Only a code that bought tokens counts as used.
+		p.mu.Lock()
+		stored.Redemptions++
+		p.mu.Unlock()
+	}
+	return reply
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func randomString(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
