@@ -266,10 +266,9 @@ func TestSecurityTokenEndpointFailuresAreRefused(t *testing.T) {
 	}{
 		{"InvalidGrantIsRefused", rogueop.Error(http.StatusBadRequest, "invalid_grant"),
 			refusal{status: http.StatusUnauthorized, reason: "token", detail: "invalid_grant"}},
-		// A 5xx is an outage rather than a refusal; the plugin answers it
-		// like one (401 "token", code unknown_error) all the same.
-		{"ServerErrorIsRefused", rogueop.Reply{Status: http.StatusInternalServerError, Body: map[string]any{"oops": true}},
-			refusal{status: http.StatusUnauthorized, reason: "token", detail: "unknown_error"}},
+		// A 5xx is an outage rather than a verdict: 503, nothing granted.
+		{"ServerErrorIsRefusedAsAnOutage", rogueop.Reply{Status: http.StatusInternalServerError, Body: map[string]any{"oops": true}},
+			refusal{status: http.StatusServiceUnavailable, reason: "idp", detail: "500"}},
 		{"ResponseWithoutAnIDTokenIsRefused", rogueop.Reply{Body: map[string]any{"access_token": "at", "token_type": "Bearer"}},
 			refusal{status: http.StatusUnauthorized, reason: "token", detail: "without id_token"}},
 		{"ErrorCodeWithMarkupIsReducedInTheLog", rogueop.Error(http.StatusBadRequest, `<script>"x"</script>`),
@@ -309,7 +308,7 @@ func TestSecurityCallbacksWithoutACodeAreRefused(t *testing.T) {
 		{"MissingCodeIsRefused", http.MethodGet, func(cb *url.URL) *url.URL { return withQuery(cb, "code", nil) },
 			refusal{http.StatusBadRequest, "code", "without code"}},
 		{"CallbackByPOSTIsRefused", http.MethodPost, func(cb *url.URL) *url.URL { return cb },
-			refusal{http.StatusMethodNotAllowed, "state", "POST"}},
+			refusal{http.StatusMethodNotAllowed, "method", "POST"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := e.freshClient()

@@ -136,7 +136,7 @@ func (p caddyfileParser) unmarshal(d *caddyfile.Dispenser, s *Handler) error {
 		case "post_logout_redirect":
 			err = oneArg(d, &s.PostLogoutRedirect)
 		case "idp_logout":
-			err = flag(d, &s.IdPLogout)
+			err = flagArg(d, &s.IdPLogout)
 		case "bearer_audience":
 			s.BearerAudiences, err = someArgs(d)
 		case "upstream_header":
@@ -156,15 +156,15 @@ func (p caddyfileParser) unmarshal(d *caddyfile.Dispenser, s *Handler) error {
 			names, err = someArgs(d)
 			s.StripHeaders = append(s.StripHeaders, names...)
 		case "keep_cookies":
-			err = flag(d, &s.KeepCookies)
+			err = flagArg(d, &s.KeepCookies)
 		case "log_subjects":
-			err = flag(d, &s.LogSubjects)
+			err = flagArg(d, &s.LogSubjects)
 		case "log_client_ips":
-			err = flag(d, &s.LogClientIPs)
+			err = flagArg(d, &s.LogClientIPs)
 		case "report_only":
-			err = flag(d, &s.ReportOnly)
+			err = flagArg(d, &s.ReportOnly)
 		case "insecure_loopback_http":
-			err = flag(d, &s.InsecureLoopbackHTTP)
+			err = flagArg(d, &s.InsecureLoopbackHTTP)
 		default:
 			return d.Errf("stepup: unknown subdirective %q", key)
 		}
@@ -215,7 +215,7 @@ func (p caddyfileParser) rule(d *caddyfile.Dispenser) (*Rule, error) {
 			md := caddy.Duration(dur)
 			rule.MaxAge = &md
 		case "report_only":
-			err = flag(d, &rule.ReportOnly)
+			err = flagArg(d, &rule.ReportOnly)
 		case "risk_step_up", "risk_deny":
 			var v string
 			if err = oneArg(d, &v); err != nil {
@@ -325,7 +325,7 @@ func someArgs(d *caddyfile.Dispenser) ([]string, error) {
 	return args, nil
 }
 
-func flag(d *caddyfile.Dispenser, dst *bool) error {
+func flagArg(d *caddyfile.Dispenser, dst *bool) error {
 	key := d.Val()
 	if d.NextArg() {
 		return d.Errf("stepup: %s takes no value, got %q", key, d.Val())

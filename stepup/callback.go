@@ -46,7 +46,7 @@ type idTokenClaims struct {
 // browser to where it was going.
 func (h *Handler) serveCallback(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodGet {
-		return h.renderFailure(w, r, fail(http.StatusMethodNotAllowed, "state", "The login callback only accepts GET.", errors.New("method "+r.Method)))
+		return h.renderFailure(w, r, fail(http.StatusMethodNotAllowed, "method", "The login callback only accepts GET.", errors.New("method "+r.Method)))
 	}
 	s, f, err := h.completeLogin(r)
 	if err != nil {
@@ -96,6 +96,10 @@ func (h *Handler) completeLogin(r *http.Request) (*session, *flowState, error) {
 	tok, err := h.exchange(r, d, code, f.Verifier)
 	if err != nil {
 		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode >= 500 {
+			// The IdP failing is an outage, not a verdict on this login.
+			return nil, f, fail(http.StatusServiceUnavailable, "idp", "The identity provider is unavailable; try again shortly.", fmt.Errorf("token endpoint: %s", re.Response.Status))
+		}
 		if errors.As(err, &re) {
 			return nil, f, fail(http.StatusUnauthorized, "token", "The identity provider refused the login.", fmt.Errorf("token endpoint: %s", oauthErrorCode(re.ErrorCode)))
 		}

@@ -35,7 +35,14 @@ func (h *Handler) serveLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return h.idpDown(w, err)
 	}
-	return h.startLogin(w, r, d, req, h.readSession(r), safeReturnPath(q.Get("return_to"), "/"))
+	returnTo := q.Get("return_to")
+	if returnTo != "" && !isSafeReturnPath(returnTo) {
+		// Length only: the value is attacker-chosen and may be long or odd.
+		h.logger.Warn("login: return_to is not a same-site path; using /",
+			zap.String("reason", "return_to"), zap.Int("length", len(returnTo)), logRequest(r))
+		returnTo = "/"
+	}
+	return h.startLogin(w, r, d, req, h.readSession(r), safeReturnPath(returnTo, "/"))
 }
 
 // serveLogout clears the session and, when idp_logout is on and the IdP

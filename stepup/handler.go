@@ -139,6 +139,7 @@ type Handler struct {
 	riskReq         *requirement
 	sessionSeed     maphash.Seed
 	stripHeaders    []string
+	stripFolded     map[string]bool // stripHeaders folded as CGI would
 	logger          *zap.Logger
 	metrics         *stepupMetrics
 
@@ -225,6 +226,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.stripHeaders = h.StripHeaders
 	for name := range h.UpstreamHeaders {
 		h.stripHeaders = append(h.stripHeaders, name)
+	}
+	h.stripFolded = make(map[string]bool, len(h.stripHeaders))
+	for _, name := range h.stripHeaders {
+		h.stripFolded[foldHeaderName(name)] = true
 	}
 	h.secureNames = cookieNames{session: "__Host-" + h.Session.CookieName, flowPrefix: "__Secure-" + flowCookiePrefix, device: "__Host-" + risk.DeviceCookieName}
 	h.plainNames = cookieNames{session: h.Session.CookieName, flowPrefix: flowCookiePrefix, device: risk.DeviceCookieName}
@@ -386,9 +391,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	case h.LogoutPath:
 		return h.serveLogout(w, r)
 	}
-	for _, name := range h.stripHeaders {
-		r.Header.Del(name)
-	}
+	h.stripIdentityHeaders(r.Header)
 	req, err := h.requirementFor(r)
 	if err != nil {
 		h.metrics.requests.WithLabelValues(outcomeError).Inc()

@@ -415,3 +415,20 @@ func TestCookiesOverHTTPSAreSecureAndPrefixed(t *testing.T) {
 		t.Fatal("an unprefixed session cookie was accepted over HTTPS")
 	}
 }
+
+func TestIdentityHeaderLookAlikesAreStripped(t *testing.T) {
+	th := newTestHandler(t, deadIssuer(t), nil)
+	r := request("GET", "http://127.0.0.1/public")
+	r.Header["X_user"] = []string{"mallory"}
+	r.Header["X.User"] = []string{"mallory"}
+	r.Header["X-Unrelated_Thing"] = []string{"kept"}
+	out := th.serve(t, r)
+	for _, k := range []string{"X_user", "X.User"} {
+		if _, ok := out.upstream.Header[k]; ok {
+			t.Errorf("%s reached the upstream", k)
+		}
+	}
+	if out.upstream.Header["X-Unrelated_Thing"] == nil {
+		t.Error("an unrelated header was stripped")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/caddyserver/caddy/v2"
 )
@@ -36,4 +37,32 @@ func (h *Handler) pass(r *http.Request, repl *caddy.Replacer, req *requirement, 
 		r.Header.Set(name, repl.ReplaceKnown(tmpl, ""))
 	}
 	h.dropOurCookies(r)
+}
+
+// stripIdentityHeaders deletes client-supplied copies of the headers we set
+// or were told to strip. Look-alikes spelled with `_` or `.` go too: CGI,
+// PHP and some frameworks fold them onto the same variable (X_User and
+// X-User both become HTTP_X_USER). Headers rarely contain those characters,
+// so the common case is one pass over the keys without allocating.
+func (h *Handler) stripIdentityHeaders(hdr http.Header) {
+	for _, name := range h.stripHeaders {
+		hdr.Del(name)
+	}
+	for key := range hdr {
+		if strings.ContainsAny(key, "_.") && h.stripFolded[foldHeaderName(key)] {
+			delete(hdr, key)
+		}
+	}
+}
+
+// foldHeaderName maps a header name to the form CGI-style upstreams see:
+// case-insensitive, with `_` and `.` read as `-`.
+func foldHeaderName(name string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '_', '.':
+			return '-'
+		}
+		return unicode.ToLower(r)
+	}, name)
 }
