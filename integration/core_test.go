@@ -67,8 +67,8 @@ func TestStepUpExpiresAfterMaxAgeAndAsksForAFreshLogin(t *testing.T) {
 	}
 	v.echoed(t)
 	req, ok := e.idp.LastLoginRequest()
-	if !ok || req.MaxAge != "2" || req.Prompt != "login" {
-		t.Fatalf("fresh login request: max_age %q prompt %q", req.MaxAge, req.Prompt)
+	if !ok || req.MaxAge != "2" || req.Prompt != "" || req.Query.Get("acr_values") != acrPwd {
+		t.Fatalf("fresh login request: max_age %q prompt %q acr_values %q", req.MaxAge, req.Prompt, req.Query.Get("acr_values"))
 	}
 }
 

@@ -53,7 +53,9 @@ func (h *Handler) writeAPIChallenge(w http.ResponseWriter, r *http.Request, req 
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusUnauthorized)
-	_ = json.NewEncoder(w).Encode(body)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // a JSON content type is never sniffed as HTML; keep URLs readable
+	_ = enc.Encode(body)
 }
 
 // authenticateHeader renders `Bearer error="…", error_description="…",
@@ -100,12 +102,15 @@ func quotedSafe(s string) string {
 	return string(b)
 }
 
-// stepUpURL is our login endpoint for the rule, returning to the current
-// page for reads and to the site root otherwise (a write is never replayed).
+// stepUpURL is our login endpoint for the rule. It returns to the current
+// page for reads; a write is never replayed, so it returns to the page the
+// write came from (a same-origin Referer) or the site root.
 func (h *Handler) stepUpURL(r *http.Request, req *requirement) string {
 	ret := "/"
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		ret = safeReturnPath(r.URL.RequestURI(), "/")
+	} else if ref, err := url.Parse(r.Referer()); err == nil && ref.Scheme+"://"+ref.Host == h.origin(r) {
+		ret = safeReturnPath(ref.RequestURI(), "/")
 	}
 	q := url.Values{"return_to": {ret}}
 	if req.rule != defaultRuleName {

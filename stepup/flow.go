@@ -105,21 +105,30 @@ func (h *Handler) authorizeURL(r *http.Request, d *discovered, req *requirement,
 	q.Set("nonce", f.Nonce)
 	q.Set("code_challenge", oauth2.S256ChallengeFromVerifier(f.Verifier))
 	q.Set("code_challenge_method", "S256")
-	if req.acrValues != "" {
+	valid := current.valid(h.now())
+	switch {
+	case req.acrValues != "":
 		q.Set("acr_values", req.acrValues)
 		if d.claimsParam {
 			q.Set("claims", essentialACRClaims(req.acr))
 		}
+	case valid && current.ACR != "":
+		// A rule that only asks for recency should not cost the user the
+		// strength they already have: ask for the same level again (a
+		// request only; the callback does not demand it).
+		q.Set("acr_values", current.ACR)
 	}
 	if req.hasMaxAge {
 		q.Set("max_age", req.maxAgeSec)
 	}
-	// max_age alone asks the IdP to re-authenticate an older login; some
-	// IdPs only honour prompt=login, so send both when recency is the issue.
-	if req.hasMaxAge && (req.maxAge == 0 || current.valid(h.now())) {
+	// max_age makes the IdP re-authenticate a login older than it, and the
+	// callback checks auth_time whatever the IdP did. Only "a fresh login
+	// every time" needs prompt=login: an IdP may treat prompt=login as
+	// max_age=0, which would make every recency rule that strict.
+	if req.hasMaxAge && req.maxAge == 0 {
 		q.Set("prompt", "login")
 	}
-	if current.valid(h.now()) {
+	if valid {
 		q.Set("login_hint", current.Subject)
 	}
 	sep := "?"

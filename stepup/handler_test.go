@@ -432,3 +432,31 @@ func TestIdentityHeaderLookAlikesAreStripped(t *testing.T) {
 		t.Error("an unrelated header was stripped")
 	}
 }
+
+func TestWriteChallengeReturnsToTheSameSitePageItCameFrom(t *testing.T) {
+	th := newTestHandler(t, deadIssuer(t), nil)
+	for referer, want := range map[string]string{
+		"http://127.0.0.1/transfer/form?x=1": "return_to=/transfer/form?x=1&",
+		"https://evil.example/transfer":      "return_to=/&",
+		"":                                   "return_to=/&",
+	} {
+		out := th.serve(t, request("POST", "http://127.0.0.1/transfer", "Referer", referer))
+		var body challengeBody
+		_ = json.Unmarshal(out.rec.Body.Bytes(), &body)
+		if got, _ := url.QueryUnescape(body.StepUpURL); !strings.Contains(got, want) {
+			t.Errorf("Referer %q: step_up_url %s, want %s", referer, got, want)
+		}
+	}
+}
+
+func TestRecencyStepUpAsksForTheLevelTheSessionHas(t *testing.T) {
+	th := newTestHandler(t, fakeDiscovery(t, false).URL, nil)
+	s := th.session("urn:otp")
+	th.clock.add(10 * time.Minute) // older than transfer's 5m
+	s.Expires = th.clock.now().Add(time.Hour)
+	out := th.serve(t, request("GET", "http://127.0.0.1/transfer", "Accept", "text/html", "Cookie", th.cookieFor(t, s)))
+	loc, _ := url.Parse(out.rec.Header().Get("Location"))
+	if q := loc.Query(); q.Get("acr_values") != "urn:otp" || q.Get("max_age") != "300" || q.Has("prompt") {
+		t.Fatalf("recency step-up query: %v", q)
+	}
+}

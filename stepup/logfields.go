@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 )
@@ -44,9 +45,13 @@ func logRequest(r *http.Request) zap.Field {
 	)
 }
 
+// requestID is Caddy's {http.request.uuid}, the id access logs carry too,
+// so audit events and access log lines can be joined.
 func requestID(r *http.Request) string {
-	if v, ok := caddyhttp.GetVar(r.Context(), "uuid").(string); ok {
-		return v
+	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if !ok {
+		return ""
 	}
-	return ""
+	id, _ := repl.GetString("http.request.uuid")
+	return id
 }
