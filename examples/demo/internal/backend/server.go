@@ -1,0 +1,160 @@
+// Package backend is the demo's sample application: a tiny "bank" with a
+// public home page, an admin console, a settings page, a money transfer and
+// a JSON API. It has no login code: Caddy's stepup handler sits in front of
+// it and tells it who the user is through request headers.
+package backend
+
+import (
+	"encoding/json"
+	"io/fs"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config describes the edge's rules, so the pages can explain them, and
+// where the backend logs.
+type Config struct {
+	MFA            string // the acr the admin rule demands
+	TransferMaxAge string // the transfer rule's max_age, as in the Caddyfile
+	SettingsMaxAge string // the settings rule's max_age, as in the Caddyfile
+	Logf           func(format string, args ...any)
+	Now            func() time.Time
+}
+
+type server struct {
+	cfg    Config
+	ledger ledger
+}
+
+// New returns the application's handler.
+func New(cfg Config) http.Handler {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	s := &server{cfg: cfg}
+	static, _ := fs.Sub(web, "web")
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.index)
+	mux.HandleFunc("GET /admin", s.needIdentity(s.admin))
+	mux.HandleFunc("GET /transfer", s.needIdentity(s.transferPage))
+	mux.HandleFunc("POST /transfer", s.needIdentity(s.transfer))
+	mux.HandleFunc("GET /settings", s.needIdentity(s.settingsPage))
+	mux.HandleFunc("POST /settings", s.needIdentity(s.saveSettings))
+	mux.HandleFunc("GET /api/me", s.needIdentity(s.me))
+	mux.HandleFunc("GET /api/transfers", s.needIdentity(s.transfers))
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	return mux
+}
+
+// needIdentity refuses requests that arrive without the edge's identity
+// headers: every route but / and /static sits behind a stepup rule, so an
+// empty X-User means the request did not come through Caddy.
+func (s *server) needIdentity(next func(http.ResponseWriter, *http.Request, *Identity)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := identityFrom(r)
+		if id == nil {
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": "no identity: this backend is meant to be reached through Caddy"})
+			return
+		}
+		next(w, r, id)
+	}
+}
+
+func (s *server) index(w http.ResponseWriter, r *http.Request) {
+	// No rule covers /, so the edge strips identity headers here: the page
+	// asks /api/me from the browser instead.
+	s.render(w, r, "index", view{Title: "Home"})
+}
+
+func (s *server) admin(w http.ResponseWriter, r *http.Request, id *Identity) {
+	s.render(w, r, "admin", view{Title: "Admin", Who: id, Transfers: s.ledger.recent("", 20)})
+}
+
+func (s *server) transferPage(w http.ResponseWriter, r *http.Request, id *Identity) {
+	s.render(w, r, "transfer", view{Title: "Transfer", Who: id, Transfers: s.ledger.recent(id.User, 10)})
+}
+
+func (s *server) settingsPage(w http.ResponseWriter, r *http.Request, id *Identity) {
+	s.render(w, r, "settings", view{Title: "Settings", Who: id, Settings: s.ledger.settingsOf(id.User)})
+}
+
+// transfer moves money. Only JSON is accepted: a cross-site HTML form cannot
+// send it without a CORS preflight, which this backend never grants.
+func (s *server) transfer(w http.ResponseWriter, r *http.Request, id *Identity) {
+	var in struct{ To, Amount string }
+	if !readJSON(w, r, &in) {
+		return
+	}
+	amount, err := strconv.ParseFloat(strings.TrimSpace(in.Amount), 64)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the amount must be a number"})
+		return
+	}
+	t, err := s.ledger.transfer(id.User, in.To, amount, s.cfg.Now())
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	s.cfg.Logf("transfer #%d: %s sent %.2f to %s (signed in %s ago)", t.ID, t.From, t.Amount, t.To, id.Age(s.cfg.Now()))
+	writeJSON(w, http.StatusOK, map[string]any{
+		"ok":       true,
+		"transfer": t,
+		"message":  "Sent " + strconv.FormatFloat(t.Amount, 'f', 2, 64) + " to " + t.To + " (transfer #" + strconv.Itoa(t.ID) + ").",
+	})
+}
+
+func (s *server) saveSettings(w http.ResponseWriter, r *http.Request, id *Identity) {
+	var in struct {
+		Email      string
+		DailyLimit string `json:"daily_limit"`
+	}
+	if !readJSON(w, r, &in) {
+		return
+	}
+	limit, err := strconv.ParseFloat(strings.TrimSpace(in.DailyLimit), 64)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the daily limit must be a number"})
+		return
+	}
+	if err := s.ledger.saveSettings(id.User, Settings{Email: in.Email, DailyLimit: limit}); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	s.cfg.Logf("settings of %s saved", id.User)
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "message": "Saved."})
+}
+
+func (s *server) me(w http.ResponseWriter, r *http.Request, id *Identity) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"user": id.User, "acr": id.ACR, "amr": id.AMR, "auth_time": id.AuthTime.Unix(),
+	})
+}
+
+func (s *server) transfers(w http.ResponseWriter, r *http.Request, id *Identity) {
+	writeJSON(w, http.StatusOK, s.ledger.recent(id.User, 50))
+}
+
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		writeJSON(w, http.StatusUnsupportedMediaType, map[string]string{"error": "send application/json"})
+		return false
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(v); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "malformed JSON"})
+		return false
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,77 @@
+// The demo pages' only script: it shows who is signed in, keeps the
+// "authenticated … ago" counters live, and sends forms with fetch(),
+// following caddy-stepup's 401 challenge to step up.
+'use strict';
+
+const demo = {
+  // showStatus asks /api/me, which needs a sign-in. Without one, the edge
+  // answers 401 with WWW-Authenticate and a JSON body whose step_up_url
+  // becomes the "Sign in" link.
+  async showStatus(el) {
+    const res = await fetch('/api/me', {headers: {Accept: 'application/json'}});
+    const body = await res.json().catch(() => ({}));
+    el.replaceChildren();
+    if (res.ok) {
+      el.append('Signed in as ', bold(body.user), ' · acr ', code(body.acr), ' · amr ', code((body.amr || []).join(' ')),
+        ' · authenticated ', age(body.auth_time), ' ago. ', link('Sign out', '/.stepup/logout', 'signout-status'));
+      return;
+    }
+    const signIn = new URL(body.step_up_url || '/.stepup/login', location.href);
+    signIn.searchParams.set('return_to', '/');
+    el.append('Not signed in. /api/me answered ', code(res.status + ''), ' with ',
+      code('WWW-Authenticate: ' + (res.headers.get('WWW-Authenticate') || '')), '. ',
+      link('Sign in', signIn.pathname + signIn.search, 'signin'));
+  },
+
+  // submit sends a form as JSON. On 401 it opens the challenge's step_up_url
+  // with return_to pointing back to the form, filled in: the user checks it
+  // and submits again. Nothing is replayed automatically after a sign-in.
+  async submit(form) {
+    const values = Object.fromEntries(new FormData(form));
+    const result = document.getElementById('result');
+    result.className = 'result';
+    result.textContent = 'Sending…';
+    const res = await fetch(form.getAttribute('action'), {
+      method: 'POST',
+      headers: {'Content-Type': 'application/json', Accept: 'application/json'},
+      body: JSON.stringify(values),
+    });
+    const body = await res.json().catch(() => ({}));
+    if (res.status === 401 && body.step_up_url) {
+      result.textContent = body.error_description + ': signing you in again…';
+      const back = new URLSearchParams(values);
+      back.set('again', '1');
+      const stepUp = new URL(body.step_up_url, location.href);
+      stepUp.searchParams.set('return_to', form.dataset.returnTo + '?' + back);
+      location.assign(stepUp);
+      return;
+    }
+    result.classList.add(res.ok ? 'ok' : 'err');
+    result.textContent = body.message || body.error || ('HTTP ' + res.status);
+  },
+};
+
+function bold(text) { const b = document.createElement('b'); b.textContent = text; return b; }
+function code(text) { const c = document.createElement('code'); c.textContent = text; return c; }
+function link(text, href, id) { const a = document.createElement('a'); a.textContent = text; a.href = href; a.id = id; return a; }
+function age(unix) { const s = document.createElement('span'); s.dataset.authTime = unix; tick(s); return s; }
+
+function tick(el) {
+  const sec = Math.max(0, Math.round(Date.now() / 1000 - Number(el.dataset.authTime)));
+  el.textContent = sec < 60 ? sec + 's' : Math.floor(sec / 60) + 'm' + String(sec % 60).padStart(2, '0') + 's';
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  setInterval(() => document.querySelectorAll('[data-auth-time]').forEach(tick), 1000);
+  const params = new URLSearchParams(location.search);
+  for (const form of document.querySelectorAll('form[data-return-to]')) {
+    // Back from a step-up: put the values in again and say why nothing was sent.
+    if (params.get('again') === '1') {
+      for (const [name, value] of params) {
+        if (form.elements[name]) form.elements[name].value = value;
+      }
+      document.getElementById('notice').hidden = false;
+    }
+    form.addEventListener('submit', (e) => { e.preventDefault(); demo.submit(form); });
+  }
+});
