@@ -24,8 +24,7 @@ const ScoreVar = "stepup.risk.score"
 
 // Engine evaluates requests against a Config. It is safe for concurrent use.
 type Engine struct {
-	cfg       Config // with defaults applied
-	logger    *zap.Logger
+	cfg       Config      // with defaults applied
 	rep       *reputation // nil when the signal is off
 	loc       *location
 	freq      *frequency
@@ -81,10 +80,9 @@ func New(ctx caddy.Context, c *Config, logger *zap.Logger, now func() time.Time)
 		now = time.Now
 	}
 	e := &Engine{
-		cfg:    c.withDefaults(),
-		logger: logger,
-		watch:  &watcher{logger: logger},
-		stop:   make(chan struct{}),
+		cfg:   c.withDefaults(),
+		watch: &watcher{logger: logger},
+		stop:  make(chan struct{}),
 	}
 	if r := e.cfg.IPReputation; r != nil {
 		e.rep = newReputation(r, logger, e.watch)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -116,4 +117,47 @@ func ExampleResult_Reasons() {
 	r.add(SignalCountryChange, 30, true)
 	fmt.Println(r.Reasons())
 	// Output: ip_reputation=40 country_change=30(unavailable)
+}
+
+// Run with -race: evaluations go on while lists and databases reload.
+func TestEvaluatingWhileFilesReloadIsSafe(t *testing.T) {
+	dir := t.TempDir()
+	list := filepath.Join(dir, "list.txt")
+	writeFile(t, list, "192.0.2.0/24\n", t0)
+	db := copyFile(t, maxmind(t, "GeoIP2-City-Test.mmdb"), dir)
+	c := allSignals(t)
+	c.IPReputation.Files = []string{list}
+	c.Location.CountryDB = db
+	e, _ := newEngine(t, c)
+	login := e.Record(&Request{Now: t0, ClientIP: london})
+	done := make(chan struct{})
+	for g := range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			var out Result
+			for i := range 2000 {
+				req := Request{Now: t0.Add(time.Duration(i) * time.Second), ClientIP: []netip.Addr{milton, london, tokyo6}[i%3],
+					SessionKey: uint64(g), HasLogin: true, Login: login}
+				e.Evaluate(&req, &out)
+				if out.Score < 0 || out.Score > 100 {
+					t.Errorf("score %d", out.Score)
+					return
+				}
+			}
+		}()
+	}
+	for i := range 20 {
+		writeFile(t, list, fmt.Sprintf("192.0.%d.0/24\n", i), t0.Add(time.Duration(i+1)*time.Second))
+		tmp := copyFile(t, maxmind(t, "GeoIP2-City-Test.mmdb"), t.TempDir())
+		if err := os.Chtimes(tmp, t0.Add(time.Duration(i+1)*time.Second), t0.Add(time.Duration(i+1)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if err := renameOver(tmp, db); err != nil {
+			t.Fatal(err)
+		}
+		e.watch.poll()
+	}
+	for range 4 {
+		<-done
+	}
 }
