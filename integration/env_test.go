@@ -38,15 +38,18 @@ type echoed struct {
 }
 
 func startUpstream(t *testing.T) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(echoed{
-			Path: r.URL.Path, Method: r.Method, User: r.Header.Get("X-User"), ACR: r.Header.Get("X-Acr"),
-			Rule: r.Header.Get("X-Rule"), Cookie: r.Header.Get("Cookie"),
-		})
-	}))
+	srv := httptest.NewServer(http.HandlerFunc(writeEcho))
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// writeEcho answers with what reached the upstream.
+func writeEcho(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(echoed{
+		Path: r.URL.Path, Method: r.Method, User: r.Header.Get("X-User"), ACR: r.Header.Get("X-Acr"),
+		Rule: r.Header.Get("X-Rule"), Cookie: r.Header.Get("Cookie"),
+	})
 }
 
 // siteConfig is the stepup site used by most tests: every page needs a

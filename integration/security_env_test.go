@@ -53,11 +53,7 @@ func startRecordingUpstream(t *testing.T) *recordingUpstream {
 		u.mu.Lock()
 		u.reqs = append(u.reqs, seen{Path: r.URL.Path, EscapedPath: r.URL.EscapedPath(), Header: r.Header.Clone()})
 		u.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(echoed{
-			Path: r.URL.Path, Method: r.Method, User: r.Header.Get("X-User"), ACR: r.Header.Get("X-Acr"),
-			Rule: r.Header.Get("X-Rule"), Cookie: r.Header.Get("Cookie"),
-		})
+		writeEcho(w, r)
 	}))
 	t.Cleanup(u.Close)
 	return u
