@@ -20,11 +20,11 @@ else \
 fi
 endef
 
-.PHONY: help build tools test unit integration demo bench clean
+.PHONY: help build tools gates test unit demo-unit integration k8s demo bench clean
 
 help: ## list the targets
 	@echo "caddy-stepup make targets:"
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | \
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | \
 		awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## build bin/caddy with the plugin (scripts/build-caddy, xcaddy.json)
@@ -35,35 +35,42 @@ tools: ## install system packages and build the cached Hydra
 	@if [[ -x scripts/build-hydra ]]; then scripts/build-hydra; \
 	else echo "scripts/build-hydra not there yet; skipping"; fi
 
-test: tools build ## vet, unit tests (-race), then integration tests
-	@echo "== go vet (root module)"
-	go vet ./...
-	@echo "== unit tests (root module, -race)"
+gates: build ## gofmt, vet, staticcheck, govulncheck (modules + bin/caddy), short fuzzing
+	STEPUP_CADDY=$(CADDY) scripts/ci-gates
+
+test: tools build ## every tier: quality gates, unit (-race), demo, integration, Kubernetes
+	@echo "== quality gates (scripts/ci-gates)"
+	STEPUP_CADDY=$(CADDY) scripts/ci-gates
+	@echo "== unit tests and Caddyfile fixtures (root module, -race)"
 	go test -race -count=1 ./...
-	@echo "== integration tests"
+	@echo "== demo unit tests (examples/demo, -race)"
+	cd examples/demo && go test -race -count=1 ./...
+	@echo "== integration tests (real Caddy, Hydra, chromium)"
 	@$(hydra_env); \
 	echo "STEPUP_CADDY=$(CADDY) STEPUP_HYDRA=$${STEPUP_HYDRA:-}"; \
 	cd integration && STEPUP_CADDY=$(CADDY) go test -count=1 -timeout 20m ./...
+	@echo "== Kubernetes tier (real etcd + kube-apiserver + Caddy)"
+	STEPUP_CADDY=$(CADDY) k8s/scripts/test
 
 unit: ## only vet and unit tests of the root module
 	go vet ./...
 	go test -race -count=1 ./...
 
+demo-unit: ## only the demo's unit tests
+	cd examples/demo && go test -race -count=1 ./...
+
+k8s: build ## only the Kubernetes tier (k8s/scripts/test)
+	STEPUP_CADDY=$(CADDY) k8s/scripts/test
+
 integration: build ## only the integration tests (assumes `make tools` ran)
 	@$(hydra_env); \
 	cd integration && STEPUP_CADDY=$(CADDY) go test -count=1 -timeout 20m ./...
 
-demo: build tools ## run the demo (examples/demo)
-	@if [[ ! -d examples/demo ]]; then \
-		echo "demo: examples/demo does not exist yet" >&2; exit 1; fi
-	@$(hydra_env); \
-	export STEPUP_CADDY=$(CADDY); \
-	if [[ -f examples/demo/go.mod ]]; then cd examples/demo && go run .; \
-	else go run ./examples/demo; fi
+demo: build ## run the demo: an OpenID Provider, a sample app and Caddy with stepup, on loopback
+	cd examples/demo && go run . --caddy $(CADDY) $(DEMO_FLAGS)
 
-bench: ## run the benchmarks (scripts/bench)
-	@if [[ -x scripts/bench ]]; then scripts/bench; \
-	else echo "bench: scripts/bench does not exist yet" >&2; exit 1; fi
+bench: build ## Go benchmarks and the loopback load comparison (scripts/bench; not a test)
+	scripts/bench
 
 clean: ## remove bin/ and artifacts/ (the tool cache stays)
 	rm -rf bin artifacts

@@ -69,10 +69,14 @@ func (op *testOP) discovery(w http.ResponseWriter, r *http.Request) {
 }
 
 func (op *testOP) jwks(w http.ResponseWriter, r *http.Request) {
+	point, err := op.key.PublicKey.Bytes() // 0x04 | X | Y
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"keys": []map[string]string{{
 		"kty": "EC", "crv": "P-256", "kid": "k1", "alg": "ES256", "use": "sig",
-		"x": b64(op.key.PublicKey.X.FillBytes(make([]byte, 32))),
-		"y": b64(op.key.PublicKey.Y.FillBytes(make([]byte, 32))),
+		"x": b64(point[1:33]), "y": b64(point[33:65]),
 	}}})
 }
 

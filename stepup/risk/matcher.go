@@ -83,5 +83,4 @@ var (
 	_ caddy.Validator                   = (*MatchRisk)(nil)
 	_ caddyfile.Unmarshaler             = (*MatchRisk)(nil)
 	_ caddyhttp.RequestMatcherWithError = MatchRisk{}
-	_ caddyhttp.RequestMatcher          = MatchRisk{}
 )

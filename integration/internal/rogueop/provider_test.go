@@ -165,7 +165,11 @@ func verifyES256(t *testing.T, p *Provider, tok string) {
 	if !ok || h["alg"] != "ES256" || len(sig) != 64 {
 		t.Fatalf("ES256 header %v, key published %v, signature %d bytes", h, ok, len(sig))
 	}
-	pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: num(t, k["x"]), Y: num(t, k["y"])}
+	point := append([]byte{4}, append(num(t, k["x"]).FillBytes(make([]byte, 32)), num(t, k["y"]).FillBytes(make([]byte, 32))...)...)
+	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), point)
+	if err != nil {
+		t.Fatalf("ES256 key: %v", err)
+	}
 	sum := sha256.Sum256(in)
 	if !ecdsa.Verify(pub, sum[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
 		t.Fatal("ES256 signature does not verify")

@@ -248,7 +248,7 @@ func (h *harness) verify(raw string) idClaims {
 	if err := json.NewDecoder(resp.Body).Decode(&keys); err != nil || len(keys.Keys) != 1 {
 		h.t.Fatalf("keys: %v %d", err, len(keys.Keys))
 	}
-	sig, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	sig, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -271,4 +271,3 @@ func (h *harness) mustRedeem(r result) idClaims {
 	}
 	return c
 }
-
