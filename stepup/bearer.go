@@ -64,6 +64,11 @@ func (h *Handler) verifyBearer(r *http.Request, token string) (*session, error) 
 	if token == "" || len(token) > maxBearerLen {
 		return nil, errBearerRefused
 	}
+	// A token that verified before is not verified again (bearercache.go).
+	key, now := bearerKey(token), h.now()
+	if s := h.bearers.get(key, now); s != nil {
+		return s, nil
+	}
 	d, err := h.idp.get(r.Context())
 	if err != nil {
 		return nil, err
@@ -86,5 +91,6 @@ func (h *Handler) verifyBearer(r *http.Request, token string) (*session, error) 
 	if c.AuthTime != nil {
 		s.AuthTime = time.Unix(*c.AuthTime, 0)
 	}
+	h.bearers.put(key, s, now)
 	return s, nil
 }

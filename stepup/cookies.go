@@ -3,6 +3,7 @@ package stepup
 import (
 	"net/http"
 	"strings"
+	"unicode"
 )
 
 // cookieValue finds the named cookie in the request without parsing every
@@ -25,38 +26,105 @@ func cookieValue(h http.Header, name string) (string, bool) {
 
 // removeCookies deletes the cookies whose names satisfy drop from the
 // request's Cookie header, so that our cookies do not travel upstream.
-// It leaves the header untouched (no allocation) when none is present.
+// A logged-in browser sends our session cookie with every request, so the
+// usual case costs one scan and no allocation (see keptRun); otherwise the
+// remaining cookies are built in one allocation. The header is left
+// untouched when none of ours is present.
 func removeCookies(h http.Header, drop func(name string) bool) {
 	lines := h["Cookie"]
-	if len(lines) == 0 {
+	switch {
+	case len(lines) == 0:
 		return
-	}
-	found := false
-	for _, line := range lines {
-		for part := range strings.SplitSeq(line, ";") {
-			k, _, _ := strings.Cut(strings.TrimSpace(part), "=")
-			if drop(k) {
-				found = true
-				break
-			}
+	case len(lines) == 1:
+		kept, dropped, inPlace := keptRun(lines[0], drop)
+		if !dropped {
+			return
 		}
-	}
-	if !found {
+		if inPlace {
+			if kept == "" {
+				h.Del("Cookie")
+			} else {
+				lines[0] = kept // in place: see below
+			}
+			return
+		}
+	case !anyDropped(lines, drop):
 		return
 	}
-	var kept []string
+	size := 0
+	for _, line := range lines {
+		size += len(line)
+	}
+	var kept strings.Builder
+	kept.Grow(size)
 	for _, line := range lines {
 		for part := range strings.SplitSeq(line, ";") {
 			part = strings.TrimSpace(part)
 			k, _, _ := strings.Cut(part, "=")
-			if part != "" && !drop(k) {
-				kept = append(kept, part)
+			if part == "" || drop(k) {
+				continue
 			}
+			if kept.Len() > 0 {
+				kept.WriteString("; ")
+			}
+			kept.WriteString(part)
 		}
 	}
-	if len(kept) == 0 {
+	if kept.Len() == 0 {
 		h.Del("Cookie")
 		return
 	}
-	h["Cookie"] = []string{strings.Join(kept, "; ")}
+	// Reuse the header's own slice: the request owns it, and a new one
+	// would be one more allocation per request.
+	h["Cookie"] = append(lines[:0], kept.String())
+}
+
+func anyDropped(lines []string, drop func(name string) bool) bool {
+	for _, line := range lines {
+		for part := range strings.SplitSeq(line, ";") {
+			if k, _, _ := strings.Cut(strings.TrimSpace(part), "="); drop(k) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// keptRun scans a single Cookie line: dropped reports whether any cookie
+// satisfies drop, and when inPlace, kept is what removeCookies builds from
+// the line, as it already stands in it: one run of cookies with `; `
+// between them (ours first or last: the usual case), so no allocation.
+func keptRun(line string, drop func(name string) bool) (kept string, dropped, inPlace bool) {
+	start, end := -1, -1 // the run of kept cookies so far
+	closed := false      // something left out followed the run
+	inPlace = true
+	for i := 0; i <= len(line); {
+		j := strings.IndexByte(line[i:], ';')
+		if j < 0 {
+			j = len(line) - i
+		}
+		part := line[i : i+j]
+		off := i + len(part) - len(strings.TrimLeftFunc(part, unicode.IsSpace))
+		part = strings.TrimSpace(part)
+		k, _, _ := strings.Cut(part, "=")
+		switch {
+		case part != "" && drop(k):
+			dropped = true
+			closed = start >= 0
+		case part == "":
+			closed = start >= 0
+		case closed || (start >= 0 && line[end:off] != "; "):
+			inPlace = false
+		default:
+			if start < 0 {
+				start = off
+			}
+			end = off + len(part)
+		}
+		i += j + 1
+	}
+	if !inPlace || start < 0 {
+		return "", dropped, inPlace
+	}
+	return line[start:end], dropped, true
 }

@@ -140,6 +140,9 @@ type Handler struct {
 	sessionSeed     maphash.Seed
 	stripHeaders    []string
 	stripFolded     map[string]bool // stripHeaders folded as CGI would
+	upstream        []upstreamHeader
+	sessions        *sessionCache
+	bearers         *bearerCache
 	logger          *zap.Logger
 	metrics         *stepupMetrics
 
@@ -223,10 +226,16 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.provisionRisk(ctx); err != nil {
 		return err
 	}
-	h.stripHeaders = h.StripHeaders
-	for name := range h.UpstreamHeaders {
-		h.stripHeaders = append(h.stripHeaders, name)
+	// Canonical names, so that stripping them is a plain map delete on
+	// every request (Header.Del canonicalises each time).
+	h.stripHeaders = nil
+	for _, name := range h.StripHeaders {
+		h.stripHeaders = append(h.stripHeaders, http.CanonicalHeaderKey(name))
 	}
+	for name := range h.UpstreamHeaders {
+		h.stripHeaders = append(h.stripHeaders, http.CanonicalHeaderKey(name))
+	}
+	h.upstream = compileUpstreamHeaders(h.UpstreamHeaders)
 	h.stripFolded = make(map[string]bool, len(h.stripHeaders))
 	for _, name := range h.stripHeaders {
 		h.stripFolded[foldHeaderName(name)] = true
@@ -237,6 +246,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.storage = ctx.Storage()
 	}
 	h.sealer = newSealer(newKeyring(h.storage, time.Duration(h.Session.KeyRotation), h.now), h.Provider.Issuer+"\x00"+h.Provider.ClientID)
+	h.sessions = newSessionCache(sessionCacheSize)
+	h.bearers = newBearerCache(bearerCacheSize)
 	idp, err := loadIdPClient(h.Provider.Issuer, h.Provider.ClientID, h.now)
 	if err != nil {
 		return err
@@ -416,20 +427,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 
 	v := h.assessRisk(w, r, repl, req, s)
-	if v != nil && v.deny {
+	if v.deny {
 		if !h.riskReq.reportOnly {
-			return h.denyRisky(w, r, repl, ruleNameOf(req), v)
+			return h.denyRisky(w, r, repl, ruleNameOf(req), &v)
 		}
-		h.recordWouldDeny(r, req, v)
+		h.recordWouldDeny(r, req, &v)
 	}
 	if req != nil {
 		if reason := req.check(s, h.now(), h.levels); reason != "" {
 			return h.fallShort(w, r, next, repl, req, s, reason, bearer, describe(reason, req))
 		}
 	}
-	if v != nil && v.stepUp {
+	if v.stepUp {
 		if reason := h.riskReq.check(s, h.now(), h.levels); reason != "" {
-			return h.fallShort(w, r, next, repl, h.riskReq, s, riskRuleName, bearer, describeRisk(v, reason, h.riskReq))
+			return h.fallShort(w, r, next, repl, h.riskReq, s, riskRuleName, bearer, describeRisk(&v, reason, h.riskReq))
 		}
 		if req == nil {
 			req = h.riskReq

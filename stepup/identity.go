@@ -1,7 +1,9 @@
 package stepup
 
 import (
+	"cmp"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -33,10 +35,49 @@ func (h *Handler) pass(r *http.Request, repl *caddy.Replacer, req *requirement, 
 		}
 		return nil, false
 	})
-	for name, tmpl := range h.UpstreamHeaders {
-		r.Header.Set(name, repl.ReplaceKnown(tmpl, ""))
+	for _, u := range h.upstream {
+		r.Header[u.name] = []string{u.value(repl)}
 	}
 	h.dropOurCookies(r)
+}
+
+// upstreamHeader is an upstream_header entry compiled at Provision.
+type upstreamHeader struct {
+	name string // canonical, as Header.Set would make it
+	tmpl string
+	// key is the placeholder when tmpl is exactly one (`{http.auth.user.id}`,
+	// the usual case): its value is then looked up directly, sparing
+	// ReplaceKnown's scan and string builder on every request that passes.
+	key string
+}
+
+func compileUpstreamHeaders(headers map[string]string) []upstreamHeader {
+	out := make([]upstreamHeader, 0, len(headers))
+	for name, tmpl := range headers {
+		u := upstreamHeader{name: http.CanonicalHeaderKey(name), tmpl: tmpl}
+		if len(tmpl) > 2 && tmpl[0] == '{' && tmpl[len(tmpl)-1] == '}' && !strings.ContainsAny(tmpl[1:len(tmpl)-1], "{}\\") {
+			u.key = tmpl[1 : len(tmpl)-1]
+		}
+		out = append(out, u)
+	}
+	// Map order is random; a fixed order keeps the outcome deterministic
+	// should two names fold onto the same header.
+	slices.SortFunc(out, func(a, b upstreamHeader) int {
+		return cmp.Or(strings.Compare(a.name, b.name), strings.Compare(a.tmpl, b.tmpl))
+	})
+	return out
+}
+
+// value is repl.ReplaceKnown(u.tmpl, ""): a known placeholder gives its
+// value (empty stays empty), an unknown one stays as written.
+func (u *upstreamHeader) value(repl *caddy.Replacer) string {
+	if u.key == "" {
+		return repl.ReplaceKnown(u.tmpl, "")
+	}
+	if v, ok := repl.Get(u.key); ok {
+		return caddy.ToString(v)
+	}
+	return u.tmpl
 }
 
 // stripIdentityHeaders deletes client-supplied copies of the headers we set
@@ -46,13 +87,25 @@ func (h *Handler) pass(r *http.Request, repl *caddy.Replacer, req *requirement, 
 // so the common case is one pass over the keys without allocating.
 func (h *Handler) stripIdentityHeaders(hdr http.Header) {
 	for _, name := range h.stripHeaders {
-		hdr.Del(name)
+		delete(hdr, name) // canonical since Provision: Header.Del's work done once
 	}
 	for key := range hdr {
-		if strings.ContainsAny(key, "_.") && h.stripFolded[foldHeaderName(key)] {
+		if foldable(key) && h.stripFolded[foldHeaderName(key)] {
 			delete(hdr, key)
 		}
 	}
+}
+
+// foldable reports whether a header name has `_` or `.`. This runs for every
+// header of every request; a byte loop costs a third of strings.ContainsAny
+// on names this short.
+func foldable(name string) bool {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c == '_' || c == '.' {
+			return true
+		}
+	}
+	return false
 }
 
 // foldHeaderName maps a header name to the form CGI-style upstreams see:

@@ -29,14 +29,18 @@ type riskVerdict struct {
 	deny   bool // the score is above the deny threshold
 }
 
-// assessRisk scores the request. It returns nil when no engine is
-// configured. It also hands the browser a device identifier when the
-// new_device signal is on and the request has none.
-func (h *Handler) assessRisk(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, req *requirement, s *session) *riskVerdict {
+// assessRisk scores the request; without an engine the verdict is the zero
+// value (neither step-up nor deny). It also hands the browser a device
+// identifier when the new_device signal is on and the request has none.
+//
+// The verdict is a value, not a pointer, and the placeholders capture only
+// the score and the reasons (formatted now: "" when nothing contributed),
+// so that scoring a request costs one small allocation, the closure.
+func (h *Handler) assessRisk(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, req *requirement, s *session) riskVerdict {
+	var v riskVerdict
 	if h.risk == nil {
-		return nil
+		return v
 	}
-	v := &riskVerdict{}
 	in := risk.Request{Now: h.now(), ClientIP: clientIP(r), Device: h.deviceHash(w, r)}
 	if s.valid(in.Now) {
 		in.SessionKey = maphash.String(h.sessionSeed, s.Subject) ^ uint64(s.Issued.Unix())
@@ -53,12 +57,13 @@ func (h *Handler) assessRisk(w http.ResponseWriter, r *http.Request, repl *caddy
 	v.stepUp, v.deny = v.result.Score > stepUpAt, v.result.Score > denyAt
 	h.metrics.riskScore.Observe(float64(v.result.Score))
 	caddyhttp.SetVar(r.Context(), risk.ScoreVar, v.result.Score)
+	score, reasons := v.result.Score, v.result.Reasons()
 	repl.Map(func(key string) (any, bool) {
 		switch key {
 		case "http.stepup.risk.score":
-			return strconv.Itoa(v.result.Score), true
+			return strconv.Itoa(score), true
 		case "http.stepup.risk.reasons":
-			return v.result.Reasons(), true
+			return reasons, true
 		}
 		return nil, false
 	})
@@ -94,7 +99,17 @@ func (h *Handler) deviceHash(w http.ResponseWriter, r *http.Request) uint64 {
 		})
 		return 0
 	}
-	return risk.DeviceHash(id, r.UserAgent(), r.Header.Get("Sec-CH-UA-Platform"))
+	return risk.DeviceHash(id, r.UserAgent(), platformHint(r))
+}
+
+// platformHint is the Sec-CH-UA-Platform client hint. The header map is
+// read with the canonical key: Header.Get("Sec-CH-UA-Platform") would
+// canonicalise, and allocate, on every request.
+func platformHint(r *http.Request) string {
+	if v := r.Header["Sec-Ch-Ua-Platform"]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // recordLogin notes the risk baseline in a freshly minted session.
@@ -105,7 +120,7 @@ func (h *Handler) recordLogin(r *http.Request, s *session) {
 	id, _ := cookieValue(r.Header, h.cookies(r).device)
 	var device uint64
 	if risk.ValidDeviceID(id) {
-		device = risk.DeviceHash(id, r.UserAgent(), r.Header.Get("Sec-CH-UA-Platform"))
+		device = risk.DeviceHash(id, r.UserAgent(), platformHint(r))
 	}
 	s.Login = h.risk.Record(&risk.Request{Now: h.now(), ClientIP: clientIP(r), Device: device})
 	s.HasLogin = true

@@ -111,27 +111,35 @@ func marshalSession(s *session) ([]byte, error) {
 
 // unmarshalSession is the inverse of marshalSession. It never panics on
 // hostile input (it is fuzzed) and rejects trailing bytes.
+//
+// It runs on every request a rule covers, so it allocates twice: b copied
+// once into a string that every string field is cut from, and the session
+// laid out together with its amr values.
 func unmarshalSession(b []byte) (*session, error) {
-	d := decoder{b: b}
-	if d.byte() != sessionCodecVersion {
+	if len(b) == 0 || b[0] != sessionCodecVersion {
 		return nil, errSessionFormat
 	}
-	s := &session{}
-	s.Expires = d.time()
-	s.AuthTime = d.time()
-	s.Issued = d.time()
-	s.Subject = d.string()
-	s.ACR = d.string()
+	d := decoder{b: b, text: string(b)}
+	d.byte()
+	var s *session
+	expires, authTime, issued := d.time(), d.time(), d.time()
+	subject, acr := d.string(), d.string()
 	n := d.uvarint()
 	if n > maxAMR {
 		return nil, errSessionFormat
 	}
 	if n > 0 {
-		s.AMR = make([]string, 0, n)
+		both := &sessionAndAMR{}
+		s = &both.s
+		s.AMR = both.amr[:0:n]
 		for range n {
 			s.AMR = append(s.AMR, d.string())
 		}
+	} else {
+		s = &session{}
 	}
+	s.Expires, s.AuthTime, s.Issued = expires, authTime, issued
+	s.Subject, s.ACR = subject, acr
 	s.LoginRule = d.string()
 	flags := d.byte()
 	s.FreshSpent = flags&flagFreshSpent != 0
@@ -157,10 +165,21 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
+// sessionAndAMR lays a decoded session and its amr values out in one
+// allocation (see unmarshalSession).
+type sessionAndAMR struct {
+	s   session
+	amr [maxAMR]string
+}
+
 // decoder reads the session layout; the first error sticks so callers check once.
 type decoder struct {
 	b   []byte
 	err bool
+
+	// text, when set, holds the whole input: string fields are cut from it
+	// rather than copied one by one. b is always a suffix of it.
+	text string
 }
 
 func (d *decoder) byte() byte {
@@ -199,7 +218,13 @@ func (d *decoder) string() string {
 		d.b = nil
 		return ""
 	}
-	s := string(d.b[:n])
+	var s string
+	if d.text != "" {
+		off := len(d.text) - len(d.b)
+		s = d.text[off : off+int(n)]
+	} else {
+		s = string(d.b[:n])
+	}
 	d.b = d.b[n:]
 	return s
 }

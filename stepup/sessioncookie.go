@@ -18,7 +18,19 @@ func (h *Handler) readSession(r *http.Request) *session {
 	if !ok || raw == "" {
 		return nil
 	}
-	plain, err := h.sealer.open(r.Context(), sessionPurpose, raw)
+	// The key set before opening: should a rotation happen meanwhile, the
+	// cache entry is tagged with the older set and simply misses next time.
+	keys := h.sealer.ring.set.Load()
+	if s := h.sessions.get(raw, keys); s != nil {
+		if !s.valid(h.now()) {
+			h.metrics.sessionDecodes.WithLabelValues("expired").Inc()
+		}
+		return s
+	}
+	// Opened in a recycled buffer: unmarshalSession copies what it keeps.
+	buf := h.sealer.buffer()
+	defer h.sealer.release(buf)
+	plain, err := h.sealer.openTo(r.Context(), buf[:], sessionPurpose, raw)
 	if err != nil {
 		h.metrics.sessionDecodes.WithLabelValues("sealed").Inc()
 		return nil
@@ -28,9 +40,11 @@ func (h *Handler) readSession(r *http.Request) *session {
 		h.metrics.sessionDecodes.WithLabelValues("format").Inc()
 		return nil
 	}
-	if !s.valid(h.now()) {
+	now := h.now()
+	if !s.valid(now) {
 		h.metrics.sessionDecodes.WithLabelValues("expired").Inc()
 	}
+	h.sessions.put(raw, keys, s, now)
 	return s
 }
 

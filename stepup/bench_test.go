@@ -1,0 +1,384 @@
+package stepup
+
+// Benchmarks of the per-request path (issue 7). They measure; they never
+// assert on time. Run them with `make bench` (scripts/bench), or:
+//
+//	go test -run '^$' -bench . -benchmem -count 6 ./stepup/ | benchstat -
+//
+// Each benchmark serves fully prepared requests: what Caddy's server does
+// before our handler runs (a replacer with its HTTP provider, the vars map,
+// client_ip) is built in batches outside the timer, so ns/op and allocs/op
+// are the handler's own.
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddyserver/certmagic"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
+)
+
+// benchMaxMind is MaxMind's test databases, beside the repository (as
+// /work/shared is beside /work/main).
+const benchMaxMind = "../../shared/testdata/maxmind"
+
+// benchIP is a London address in MaxMind's test City database.
+const benchIP = "81.2.69.142"
+
+// benchUA is a typical browser User-Agent (it feeds the device hash).
+const benchUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"
+
+// benchHandler provisions a handler as a production config would: HTTPS
+// cookie names, the unit tests' three rules and acr levels, one upstream
+// identity header. configure may change it before Provision.
+func benchHandler(b *testing.B, configure func(h *Handler)) (*Handler, *clock) {
+	b.Helper()
+	c := newClock(time.Unix(1_800_000_000, 0))
+	five := caddy.Duration(5 * time.Minute)
+	zero := caddy.Duration(0)
+	h := &Handler{
+		Provider:        ProviderConfig{Issuer: "https://idp.example/" + b.Name(), ClientID: "edge"},
+		ACRLevels:       []string{"urn:pwd", "urn:otp"},
+		UpstreamHeaders: map[string]string{"X-User": "{http.auth.user.id}"},
+		Rules: []*Rule{
+			{Name: "admin", MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": json.RawMessage(`["/admin*"]`)}}, ACR: []string{"urn:otp"}},
+			{Name: "transfer", MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": json.RawMessage(`["/transfer"]`)}}, MaxAge: &five},
+			{Name: "wire", MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": json.RawMessage(`["/wire"]`)}}, MaxAge: &zero},
+		},
+		now:     c.now,
+		storage: &certmagic.FileStorage{Path: b.TempDir()},
+	}
+	if configure != nil {
+		configure(h)
+	}
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	b.Cleanup(cancel)
+	if err := h.Provision(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = h.Cleanup() })
+	if err := h.Validate(); err != nil {
+		b.Fatal(err)
+	}
+	return h, c
+}
+
+// benchRisk turns on every risk signal: the risk package's IP list
+// fixtures, MaxMind's City and ASN test databases (all four location
+// signals), frequency per session and IP, and new device. Limits are high
+// so that the benchmark's own request rate does not fire frequency.
+func benchRisk(h *Handler) {
+	h.Risk = &risk.Config{
+		IPReputation: &risk.IPReputationConfig{Files: []string{
+			filepath.Join("risk", "testdata", "firehol_level1.netset"),
+			filepath.Join("risk", "testdata", "drop.txt"),
+			filepath.Join("risk", "testdata", "dropv6.txt"),
+		}, Weight: 40},
+		Location: &risk.LocationConfig{
+			CountryDB:     filepath.Join(benchMaxMind, "GeoIP2-City-Test.mmdb"),
+			ASNDB:         filepath.Join(benchMaxMind, "GeoLite2-ASN-Test.mmdb"),
+			CountryChange: 30, ASNChange: 10, ImpossibleTravel: 70,
+			DenyCountries: []string{"KP"},
+		},
+		Frequency: &risk.FrequencyConfig{Limit: 60000, IPLimit: 60000},
+		NewDevice: &risk.NewDeviceConfig{Weight: 30},
+		StepUp:    50, Deny: 90, ACR: []string{"urn:otp"},
+	}
+}
+
+// benchSession is a realistic session (the cookie size test's): a UUID
+// subject, three methods, a risk baseline recorded from benchIP.
+func benchSession(h *Handler, c *clock, device uint64) *session {
+	now := c.now()
+	s := &session{
+		Subject: "f81d4fae-7dec-11d0-a765-00a0c91e6bf6", ACR: "urn:otp",
+		AMR: []string{"pwd", "otp", "hwk"}, AuthTime: now, Issued: now, Expires: now.Add(30 * 24 * time.Hour),
+		LoginRule: "admin",
+	}
+	if h.risk != nil {
+		s.Login = h.risk.Record(&risk.Request{Now: now, ClientIP: netip.MustParseAddr(benchIP), Device: device})
+		s.HasLogin = true
+	}
+	return s
+}
+
+// sessionCookie seals s under the handler's keys, as the login flow does.
+func sessionCookie(b *testing.B, h *Handler, s *session) string {
+	b.Helper()
+	raw, err := marshalSession(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sealed, err := h.sealer.seal(context.Background(), sessionPurpose, raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return sealed
+}
+
+// browserRequest is what a logged-in browser sends over HTTPS: our session
+// and device cookies among a site's own.
+func browserRequest(h *Handler, path, session, device string) *http.Request {
+	r, _ := http.NewRequest(http.MethodGet, "https://app.example"+path, nil)
+	r.TLS = &tls.ConnectionState{}
+	r.RemoteAddr = benchIP + ":40000"
+	r.Header.Set("User-Agent", benchUA)
+	r.Header.Set("Accept", "text/html,application/xhtml+xml")
+	cookie := "theme=dark; _ga=GA1.1.1234567890.1800000000"
+	if session != "" {
+		cookie += "; " + h.secureNames.session + "=" + session
+	}
+	if device != "" {
+		cookie += "; " + h.secureNames.device + "=" + device
+	}
+	r.Header.Set("Cookie", cookie)
+	return r
+}
+
+// nopWriter is a ResponseWriter that discards; the fast path writes nothing.
+type nopWriter struct{ h http.Header }
+
+func (w *nopWriter) Header() http.Header         { return w.h }
+func (w *nopWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *nopWriter) WriteHeader(int)             {}
+
+// benchServe serves copies of proto through h with a no-op next handler,
+// failing unless every request reached next. tick runs before each request
+// (nil: none).
+func benchServe(b *testing.B, h *Handler, proto *http.Request, tick func()) {
+	b.Helper()
+	const batch = 512
+	reqs := make([]*http.Request, batch)
+	prepare := func() {
+		for i := range reqs {
+			// As caddyhttp.Server prepares every request: a replacer with
+			// the HTTP vars provider mapped, and the vars map with client_ip.
+			repl := caddy.NewReplacer()
+			repl.Map(func(string) (any, bool) { return nil, false })
+			vars := map[string]any{caddyhttp.ClientIPVarKey: benchIP}
+			ctx := context.WithValue(proto.Context(), caddy.ReplacerCtxKey, repl)
+			ctx = context.WithValue(ctx, caddyhttp.VarsCtxKey, vars)
+			r := proto.WithContext(ctx)
+			r.Header = proto.Header.Clone()
+			reqs[i] = r
+		}
+	}
+	passed := 0
+	next := caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error {
+		passed++
+		return nil
+	})
+	w := &nopWriter{h: http.Header{}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%batch == 0 {
+			b.StopTimer()
+			prepare()
+			b.StartTimer()
+		}
+		if tick != nil {
+			tick()
+		}
+		if err := h.ServeHTTP(w, reqs[i%batch], next); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if passed != b.N || len(w.h) != 0 {
+		b.Fatalf("%d of %d requests reached next; response headers %v", passed, b.N, w.h)
+	}
+}
+
+// BenchmarkFastPath is a request a rule covers, carrying a valid,
+// sufficient session: the cost stepup adds to every such request, with
+// the README's upstream_header X-User {http.auth.user.id}.
+// Target (issue 7): ≤ 3 µs/op and ≤ 4 allocs/op.
+func BenchmarkFastPath(b *testing.B) {
+	b.Run("session", func(b *testing.B) {
+		h, c := benchHandler(b, nil)
+		r := browserRequest(h, "/admin/users", sessionCookie(b, h, benchSession(h, c, 0)), "")
+		benchServe(b, h, r, nil)
+	})
+	// The session cache off: what a request costs when its cookie is not in
+	// the cache (its first, or beyond sessionCacheSize active sessions).
+	b.Run("session_uncached", func(b *testing.B) {
+		h, c := benchHandler(b, nil)
+		h.sessions = nil
+		r := browserRequest(h, "/admin/users", sessionCookie(b, h, benchSession(h, c, 0)), "")
+		benchServe(b, h, r, nil)
+	})
+	b.Run("session+risk", func(b *testing.B) {
+		h, c := benchHandler(b, benchRisk)
+		device := risk.NewDeviceID()
+		hash := risk.DeviceHash(device, benchUA, "")
+		r := browserRequest(h, "/admin/users", sessionCookie(b, h, benchSession(h, c, hash)), device)
+		// 10 ms between requests: 6,000 per minute, under the frequency
+		// limits, so the score stays 0 and the request passes on the rule.
+		benchServe(b, h, r, func() { c.add(10 * time.Millisecond) })
+	})
+}
+
+// BenchmarkPassThrough is a request no rule covers: from a browser without
+// our cookies, and from a logged-in browser whose cookies must still be
+// removed before the request goes upstream.
+func BenchmarkPassThrough(b *testing.B) {
+	h, c := benchHandler(b, nil)
+	b.Run("no_session", func(b *testing.B) {
+		benchServe(b, h, browserRequest(h, "/static/app.js", "", ""), nil)
+	})
+	b.Run("with_session_cookie", func(b *testing.B) {
+		benchServe(b, h, browserRequest(h, "/static/app.js", sessionCookie(b, h, benchSession(h, c, 0)), ""), nil)
+	})
+}
+
+// BenchmarkRuleMatching finds the requirement among 1, 10 and 100 path
+// rules, the request matching the last one (every rule is tried). The cost
+// should grow linearly, or better, with the number of rules.
+func BenchmarkRuleMatching(b *testing.B) {
+	for _, n := range []int{1, 10, 100} {
+		b.Run(fmt.Sprintf("rules=%d", n), func(b *testing.B) {
+			h, _ := benchHandler(b, func(h *Handler) {
+				h.Rules = nil
+				for i := range n {
+					h.Rules = append(h.Rules, &Rule{
+						Name:           fmt.Sprintf("area%d", i),
+						MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": json.RawMessage(fmt.Sprintf(`["/area%d/*"]`, i))}},
+					})
+				}
+			})
+			r := browserRequest(h, fmt.Sprintf("/area%d/page", n-1), "", "")
+			repl := caddy.NewReplacer()
+			r = r.WithContext(context.WithValue(r.Context(), caddy.ReplacerCtxKey, repl))
+			want := h.Rules[n-1].req
+			b.ReportAllocs()
+			for b.Loop() {
+				if req, err := h.requirementFor(r); err != nil || req != want {
+					b.Fatalf("requirementFor = %v, %v", req, err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSessionCookieOpen finds a realistic session cookie among the
+// site's and returns its session: opened (base64, AES-256-GCM, decoding),
+// and from the session cache as on a browser's later requests.
+func BenchmarkSessionCookieOpen(b *testing.B) {
+	for _, cached := range []bool{false, true} {
+		name := "opened"
+		if cached {
+			name = "cached"
+		}
+		b.Run(name, func(b *testing.B) {
+			h, c := benchHandler(b, nil)
+			if !cached {
+				h.sessions = nil
+			}
+			s := benchSession(h, c, 0)
+			s.HasLogin, s.Login = true, risk.Recorded{Country: [2]byte{'G', 'B'}, ASN: 4_200_000_000, Device: ^uint64(0), Lat: 51.5142, Lon: -0.0931, Radius: 10, At: c.now().Unix()}
+			r := browserRequest(h, "/admin", sessionCookie(b, h, s), "")
+			b.ReportAllocs()
+			for b.Loop() {
+				if got := h.readSession(r); got == nil || got.Subject != s.Subject {
+					b.Fatal("session did not open")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCachesWhenFull fills the session and bearer caches to their
+// bounds with realistic entries and reports the heap they hold (ns/op is
+// one more insertion into the full cache, evicting).
+func BenchmarkCachesWhenFull(b *testing.B) {
+	b.Run("session", func(b *testing.B) {
+		h, c := benchHandler(b, nil)
+		h.sessions = nil // filled by hand below
+		now := c.now()
+		keys, err := h.sealer.ring.keys(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		cookies := make([]string, sessionCacheSize+1024)
+		for i := range cookies {
+			s := benchSession(h, c, 0)
+			s.Subject = fmt.Sprintf("%08x-7dec-11d0-a765-00a0c91e6bf6", i)
+			s.HasLogin, s.Login = true, risk.Recorded{Country: [2]byte{'G', 'B'}, ASN: 64512, Device: uint64(i), Lat: 51.5, Lon: -0.09, Radius: 10, At: now.Unix()}
+			cookies[i] = sessionCookie(b, h, s)
+		}
+		held := heapHeld(func() {
+			h.sessions = newSessionCache(sessionCacheSize)
+			for _, cookie := range cookies[:sessionCacheSize] {
+				r := browserRequest(h, "/admin", cookie, "")
+				if h.readSession(r) == nil {
+					b.Fatal("session did not open")
+				}
+			}
+		})
+		if n := h.sessions.m.len(); n != sessionCacheSize {
+			b.Fatalf("%d sessions cached, want %d", n, sessionCacheSize)
+		}
+		s := benchSession(h, c, 0)
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			h.sessions.put(cookies[sessionCacheSize+i%1024], keys, s, now)
+			i++
+		}
+		b.ReportMetric(held, "heap-bytes-full")
+		b.ReportMetric(held/sessionCacheSize, "bytes/entry")
+	})
+	b.Run("bearer", func(b *testing.B) {
+		h, c := benchHandler(b, func(h *Handler) { h.BearerAudiences = []string{"api"} })
+		idp := withBearerIdP(b, h, c, "ES256")
+		tokens := make([]string, bearerCacheSize)
+		for i := range tokens {
+			tokens[i] = idp.token(b, fmt.Sprintf("%08x-7dec-11d0-a765-00a0c91e6bf6", i), "api", time.Hour)
+		}
+		r := browserRequest(h, "/api", "", "")
+		held := heapHeld(func() {
+			h.bearers = newBearerCache(bearerCacheSize)
+			for _, tok := range tokens {
+				if _, err := h.verifyBearer(r, tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		if n := h.bearers.m.len(); n != bearerCacheSize {
+			b.Fatalf("%d tokens cached, want %d", n, bearerCacheSize)
+		}
+		s := &session{Subject: "x", Expires: c.now().Add(time.Hour)}
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			h.bearers.put(bearerKey(fmt.Sprint(i)), s, c.now())
+			i++
+		}
+		b.ReportMetric(held, "heap-bytes-full")
+		b.ReportMetric(held/bearerCacheSize, "bytes/entry")
+		runtime.KeepAlive(tokens) // held is what the cache adds, not the tokens
+	})
+}
+
+// heapHeld reports the heap that fill leaves allocated.
+func heapHeld(fill func()) float64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	fill()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	return float64(after.HeapAlloc) - float64(before.HeapAlloc)
+}

@@ -1,0 +1,3 @@
+module github.com/caddy-stepup/caddy-stepup/tools/bench
+
+go 1.27.3

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// provider is a throwaway OpenID Provider for minting sessions: discovery,
+// JWKS, an authorization endpoint that signs the user in at once, and a
+// token endpoint issuing RS256 ID tokens with the claims stepup checks.
+type provider struct {
+	issuer  string
+	key     *rsa.PrivateKey
+	subject string
+	acr     string
+	amr     []string
+
+	mu     sync.Mutex
+	nonces map[string]string // code → nonce
+	srv    *http.Server
+}
+
+func startProvider(subject, acr string, amr []string) (*provider, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	p := &provider{issuer: "http://" + ln.Addr().String(), key: key, subject: subject, acr: acr, amr: amr, nonces: map[string]string{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
+	mux.HandleFunc("GET /jwks", p.jwks)
+	mux.HandleFunc("GET /authorize", p.authorize)
+	mux.HandleFunc("POST /token", p.token)
+	p.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go p.srv.Serve(ln)
+	return p, nil
+}
+
+func (p *provider) close() { p.srv.Close() }
+
+func (p *provider) discovery(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, map[string]any{
+		"issuer":                                p.issuer,
+		"authorization_endpoint":                p.issuer + "/authorize",
+		"token_endpoint":                        p.issuer + "/token",
+		"jwks_uri":                              p.issuer + "/jwks",
+		"response_types_supported":              []string{"code"},
+		"subject_types_supported":               []string{"public"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_basic"},
+	})
+}
+
+func (p *provider) jwks(w http.ResponseWriter, _ *http.Request) {
+	b64 := base64.RawURLEncoding.EncodeToString
+	writeJSON(w, map[string]any{"keys": []map[string]string{{
+		"kty": "RSA", "use": "sig", "alg": "RS256", "kid": "bench",
+		"n": b64(p.key.N.Bytes()), "e": b64(big.NewInt(int64(p.key.E)).Bytes()),
+	}}})
+}
+
+// authorize signs the user in without asking and returns to the client.
+func (p *provider) authorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	back, err := url.Parse(q.Get("redirect_uri"))
+	if err != nil || back.Host == "" {
+		http.Error(w, "bad redirect_uri", http.StatusBadRequest)
+		return
+	}
+	code := randomString()
+	p.mu.Lock()
+	p.nonces[code] = q.Get("nonce")
+	p.mu.Unlock()
+	v := back.Query()
+	v.Set("code", code)
+	v.Set("state", q.Get("state"))
+	back.RawQuery = v.Encode()
+	http.Redirect(w, r, back.String(), http.StatusFound)
+}
+
+func (p *provider) token(w http.ResponseWriter, r *http.Request) {
+	clientID, _, ok := r.BasicAuth()
+	code := r.PostFormValue("code")
+	p.mu.Lock()
+	nonce, known := p.nonces[code]
+	delete(p.nonces, code)
+	p.mu.Unlock()
+	if !ok || !known {
+		w.WriteHeader(http.StatusBadRequest)
+		writeJSON(w, map[string]string{"error": "invalid_grant"})
+		return
+	}
+	now := time.Now()
+	idToken, err := p.sign(map[string]any{
+		"iss": p.issuer, "sub": p.subject, "aud": clientID, "nonce": nonce,
+		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "auth_time": now.Unix(),
+		"acr": p.acr, "amr": p.amr,
+	})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	writeJSON(w, map[string]any{"access_token": randomString(), "token_type": "Bearer", "expires_in": 3600, "id_token": idToken})
+}
+
+// sign makes an RS256 JWT.
+func (p *provider) sign(claims map[string]any) (string, error) {
+	header, _ := json.Marshal(map[string]string{"alg": "RS256", "kid": "bench", "typ": "JWT"})
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	b64 := base64.RawURLEncoding.EncodeToString
+	input := b64(header) + "." + b64(payload)
+	digest := sha256.Sum256([]byte(input))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, p.key, crypto.SHA256, digest[:])
+	if err != nil {
+		return "", err
+	}
+	return input + "." + b64(sig), nil
+}
+
+// mint logs in through Caddy the way a browser does — a navigation to a
+// protected page, the IdP's redirect back, the callback — and returns the
+// Cookie header that browser then sends (session, and device when the risk
+// engine hands one out). headers go on every request of the flow.
+func mint(site, path string, headers map[string]string) (string, error) {
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	req, err := http.NewRequest(http.MethodGet, site+path, nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("Sec-Fetch-Mode", "navigate")
+	req.Header.Set("X-Bench-Check", "1")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("login flow: %w", err)
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Upstream-User") == "" {
+		return "", fmt.Errorf("login flow ended with %s at %s: %s", resp.Status, resp.Request.URL, strings.TrimSpace(string(body)))
+	}
+	u, _ := url.Parse(site)
+	var parts []string
+	for _, c := range jar.Cookies(u) {
+		parts = append(parts, c.Name+"="+c.Value)
+	}
+	if len(parts) == 0 {
+		return "", fmt.Errorf("login flow set no cookie")
+	}
+	return strings.Join(parts, "; "), nil
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}
+
+func randomString() string {
+	b := make([]byte, 18)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
