@@ -116,15 +116,7 @@ func benchSession(h *Handler, c *clock, device uint64) *session {
 // sessionCookie seals s under the handler's keys, as the login flow does.
 func sessionCookie(b *testing.B, h *Handler, s *session) string {
 	b.Helper()
-	raw, err := marshalSession(s)
-	if err != nil {
-		b.Fatal(err)
-	}
-	sealed, err := h.sealer.seal(context.Background(), sessionPurpose, raw)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return sealed
+	return sealSession(b, h, s)
 }
 
 // browserRequest is what a logged-in browser sends over HTTPS: our session

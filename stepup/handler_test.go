@@ -86,15 +86,21 @@ func newTestHandler(t *testing.T, issuer string, configure func(h *Handler)) *te
 // cookieFor seals s as the session cookie a browser would send.
 func (th *testHandler) cookieFor(t *testing.T, s *session) string {
 	t.Helper()
+	return th.plainNames.session + "=" + sealSession(t, th.Handler, s)
+}
+
+// sealSession seals s under h's keys, as the login callback does.
+func sealSession(tb testing.TB, h *Handler, s *session) string {
+	tb.Helper()
 	raw, err := marshalSession(s)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	sealed, err := th.sealer.seal(context.Background(), sessionPurpose, raw)
+	sealed, err := h.sealer.seal(context.Background(), sessionPurpose, raw)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	return th.plainNames.session + "=" + sealed
+	return sealed
 }
 
 type served struct {
