@@ -66,7 +66,7 @@ func TestReauthentication(t *testing.T) {
 	}{
 		{"prompt=login asks for the password", time.Second, url.Values{"prompt": {"login"}}, "password", "fresh sign-in (prompt=login)"},
 		{"max_age passed asks for the password", 3 * time.Minute, url.Values{"max_age": {"120"}}, "password", "at most 2m0s (max_age=120)"},
-		{"max_age with prompt=login (as a max_age 0 rule sends them) shows the site's max_age", 3 * time.Minute,
+		{"max_age with prompt=login shows the site's max_age", 3 * time.Minute,
 			url.Values{"max_age": {"120"}, "prompt": {"login"}, "login_hint": {"alice"}}, "password", "at most 2m0s (max_age=120)"},
 		{"max_age not passed reuses the session", time.Minute, url.Values{"max_age": {"120"}}, "callback", ""},
 		{"login_hint for another user asks for the password", time.Second, url.Values{"login_hint": {"bob"}}, "password", "asked for bob"},
