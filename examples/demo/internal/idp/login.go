@@ -205,9 +205,13 @@ func (ui *loginUI) pageFor(a *authRequest, next step, sess *ssoSession, now time
 	case d.hasMaxAge:
 		p.Title = "Sign in again"
 		age := now.Sub(sess.AuthTime).Round(time.Second)
-		if limit, ok := a.Asked.maxAge(); ok && age > limit {
+		limit, ok := a.Asked.maxAge()
+		switch {
+		case ok && age > limit:
 			p.Why = fmt.Sprintf("You signed in %s ago; for this request the site accepts at most %s (max_age=%d).", age, limit, int(limit.Seconds()))
-		} else {
+		case ok && url.Values(a.Asked).Get("prompt") != "login":
+			p.Why = fmt.Sprintf("For this request the site accepts a sign-in at most %s old (max_age=%d).", limit, int(limit.Seconds()))
+		default:
 			p.Why = "The site asked for a fresh sign-in (prompt=login)."
 		}
 	}
