@@ -177,7 +177,7 @@ func (p caddyfileParser) unmarshal(d *caddyfile.Dispenser, s *Handler) error {
 
 func (p caddyfileParser) rule(d *caddyfile.Dispenser) (*Rule, error) {
 	rule := &Rule{}
-	if !d.NextArg() {
+	if !d.NextArg() || d.Val() == "" {
 		return nil, d.Err("stepup: rule needs a name: rule <name> { ... }")
 	}
 	rule.Name = d.Val()
