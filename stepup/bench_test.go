@@ -45,19 +45,13 @@ const benchUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like
 func benchHandler(b *testing.B, configure func(h *Handler)) (*Handler, *clock) {
 	b.Helper()
 	c := newClock(time.Unix(1_800_000_000, 0))
-	five := caddy.Duration(5 * time.Minute)
-	zero := caddy.Duration(0)
 	h := &Handler{
 		Provider:        ProviderConfig{Issuer: "https://idp.example/" + b.Name(), ClientID: "edge"},
 		ACRLevels:       []string{"urn:pwd", "urn:otp"},
 		UpstreamHeaders: map[string]string{"X-User": "{http.auth.user.id}"},
-		Rules: []*Rule{
-			{Name: "admin", MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": json.RawMessage(`["/admin*"]`)}}, ACR: []string{"urn:otp"}},
-			{Name: "transfer", MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": json.RawMessage(`["/transfer"]`)}}, MaxAge: &five},
-			{Name: "wire", MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": json.RawMessage(`["/wire"]`)}}, MaxAge: &zero},
-		},
-		now:     c.now,
-		storage: &certmagic.FileStorage{Path: b.TempDir()},
+		Rules:           testRules(),
+		now:             c.now,
+		storage:         &certmagic.FileStorage{Path: b.TempDir()},
 	}
 	if configure != nil {
 		configure(h)

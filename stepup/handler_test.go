@@ -46,6 +46,18 @@ func deadIssuer(t *testing.T) string {
 	return u
 }
 
+// testRules are the unit tests' rules: /admin* needs urn:otp, /transfer a
+// login at most 5 minutes old, /wire a fresh login for every request.
+func testRules() []*Rule {
+	five := caddy.Duration(5 * time.Minute)
+	zero := caddy.Duration(0)
+	return []*Rule{
+		{Name: "admin", MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": json.RawMessage(`["/admin*"]`)}}, ACR: []string{"urn:otp"}},
+		{Name: "transfer", MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": json.RawMessage(`["/transfer"]`)}}, MaxAge: &five},
+		{Name: "wire", MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": json.RawMessage(`["/wire"]`)}}, MaxAge: &zero},
+	}
+}
+
 type testHandler struct {
 	*Handler
 	clock *clock
@@ -54,20 +66,14 @@ type testHandler struct {
 func newTestHandler(t *testing.T, issuer string, configure func(h *Handler)) *testHandler {
 	t.Helper()
 	c := newClock(time.Unix(1_800_000_000, 0))
-	five := caddy.Duration(5 * time.Minute)
-	zero := caddy.Duration(0)
 	h := &Handler{
 		Provider:             ProviderConfig{Issuer: issuer, ClientID: "edge"},
 		ACRLevels:            []string{"urn:pwd", "urn:otp"},
 		InsecureLoopbackHTTP: true,
 		UpstreamHeaders:      map[string]string{"X-User": "{http.auth.user.id}"},
-		Rules: []*Rule{
-			{Name: "admin", MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": json.RawMessage(`["/admin*"]`)}}, ACR: []string{"urn:otp"}},
-			{Name: "transfer", MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": json.RawMessage(`["/transfer"]`)}}, MaxAge: &five},
-			{Name: "wire", MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": json.RawMessage(`["/wire"]`)}}, MaxAge: &zero},
-		},
-		now:     c.now,
-		storage: testStorage(t),
+		Rules:                testRules(),
+		now:                  c.now,
+		storage:              testStorage(t),
 	}
 	if configure != nil {
 		configure(h)
