@@ -128,14 +128,26 @@ type visit struct {
 	header http.Header
 }
 
+// navigation is the request a browser sends when it follows a link or a
+// redirect: GET, wanting HTML, with fetch metadata saying so. u is used as
+// is, so exact paths and queries survive.
+func navigation(u *url.URL) *http.Request {
+	req, _ := http.NewRequest(http.MethodGet, u.String(), nil)
+	req.URL = u
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	req.Header.Set("Sec-Fetch-Mode", "navigate")
+	return req
+}
+
 func navigate(t *testing.T, c *http.Client, target string) visit {
 	t.Helper()
 	var v visit
 	for range 25 {
-		req, _ := http.NewRequest(http.MethodGet, target, nil)
-		req.Header.Set("Accept", "text/html,application/xhtml+xml")
-		req.Header.Set("Sec-Fetch-Mode", "navigate")
-		resp, err := c.Do(req)
+		u, err := url.Parse(target)
+		if err != nil {
+			t.Fatalf("navigate to %q: %v", target, err)
+		}
+		resp, err := c.Do(navigation(u))
 		if err != nil {
 			t.Fatalf("GET %s: %v", target, err)
 		}

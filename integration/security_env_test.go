@@ -197,14 +197,7 @@ func walk(t *testing.T, c *http.Client, target string, stop func(*url.URL) bool)
 		if stop != nil && stop(u) {
 			return tr, u
 		}
-		req, err := http.NewRequest(http.MethodGet, u.String(), nil)
-		if err != nil {
-			t.Fatalf("walk: %v", err)
-		}
-		req.URL = u // keep the exact path and query
-		req.Header.Set("Accept", "text/html,application/xhtml+xml")
-		req.Header.Set("Sec-Fetch-Mode", "navigate")
-		resp, err := c.Do(req)
+		resp, err := c.Do(navigation(u)) // keeps the exact path and query
 		if err != nil {
 			t.Fatalf("GET %s: %v", u, err)
 		}
