@@ -50,6 +50,14 @@ type target struct {
 	runs      []run
 }
 
+// plain says t is plain reverse_proxy: the baseline or its twin.
+func (t *target) plain() bool { return t.name == "plain" || t.name == "plain2" }
+
+// forwardAuth says t is forward_auth to the stub, with or without a cookie.
+func (t *target) forwardAuth() bool {
+	return t.name == "forward_auth" || t.name == "forward_auth_cookie"
+}
+
 // run is one wrk run against a target.
 type run struct {
 	reqPerSec  float64
@@ -74,16 +82,16 @@ func runLoad(args []string) error {
 	fs.StringVar(&c.out, "out", "artifacts/bench", "output directory")
 	fs.StringVar(&c.repo, "repo", ".", "repository root (risk list fixtures)")
 	fs.StringVar(&c.maxmind, "maxmind", "../shared/testdata/maxmind", "MaxMind test databases")
-	fs.DurationVar(&c.duration, "duration", 4*time.Second, "length of each measured wrk run")
+	fs.DurationVar(&c.duration, "duration", 3*time.Second, "length of each measured wrk run")
 	fs.DurationVar(&c.warmup, "warmup", 2*time.Second, "unmeasured wrk run per target before the rounds")
-	fs.IntVar(&c.rounds, "rounds", 8, "interleaved rounds (each runs every target once)")
+	fs.IntVar(&c.rounds, "rounds", 20, "interleaved rounds (each runs every target once)")
 	fs.IntVar(&c.conns, "connections", 32, "wrk keep-alive connections")
 	fs.StringVar(&c.serverCPU, "server-cpu", "0", "CPU list for Caddy and the stubs (taskset)")
 	fs.StringVar(&c.clientCPU, "client-cpu", "1", "CPU list for wrk (taskset)")
 	fs.StringVar(&c.clientIP, "client-ip", "81.2.69.142", "client address sent in X-Forwarded-For (London in MaxMind's test City database)")
 	fs.StringVar(&c.targetPath, "path", "/admin/dashboard", "request path (a stepup rule covers it)")
 	fs.BoolVar(&c.pprof, "pprof", false, "after the rounds, save a CPU profile of each Caddy under load (admin API on loopback) to OUT/profiles/")
-	fs.StringVar(&c.only, "targets", "plain,bytes,stepup,risk,forward_auth", "targets to run, comma separated; plain always runs (the baseline)")
+	fs.StringVar(&c.only, "targets", "plain,plain2,bytes,stepup,risk,forward_auth,forward_auth_cookie", "targets to run, comma separated; plain always runs (the baseline); plain2 is the same configuration again, showing the noise floor; forward_auth_cookie is forward_auth sent the stepup targets' Cookie header")
 	fs.Parse(args)
 	for _, p := range []*string{&c.caddy, &c.out, &c.repo, &c.maxmind} {
 		abs, err := filepath.Abs(*p)
@@ -133,10 +141,12 @@ func runLoad(args []string) error {
 	var targets []*target
 	for _, t := range []*target{
 		{name: "plain", title: "`reverse_proxy` (baseline)"},
+		{name: "plain2", title: "`reverse_proxy` again, a second identical Caddy (the noise floor)"},
 		{name: "bytes", title: "`reverse_proxy`, stepup's request bytes (cookie in, stripped; X-Auth-User added)"},
 		{name: "stepup", title: "stepup, valid session"},
 		{name: "risk", title: "stepup + risk (all signals), valid session"},
 		{name: "forward_auth", title: "`forward_auth` to a zero-cost stub"},
+		{name: "forward_auth_cookie", title: "`forward_auth` to the stub, sent stepup's Cookie header (a session to read)"},
 	} {
 		if t.name == "plain" || slices.Contains(strings.Split(c.only, ","), t.name) {
 			targets = append(targets, t)
@@ -160,7 +170,7 @@ func runLoad(args []string) error {
 		}
 		defer stop(t.cmd)
 		t.pids = []int{t.cmd.Process.Pid, upstream.Process.Pid}
-		if t.name == "forward_auth" {
+		if t.forwardAuth() {
 			t.pids = append(t.pids, auth.Process.Pid)
 		}
 	}
@@ -187,9 +197,9 @@ func runLoad(args []string) error {
 		}
 	}
 	for _, t := range targets {
-		if t.name == "bytes" {
+		if t.name == "bytes" || t.name == "forward_auth_cookie" {
 			if longest == "" {
-				return fmt.Errorf("the bytes target needs stepup or risk for its cookie")
+				return fmt.Errorf("the %s target needs stepup or risk for its cookie", t.name)
 			}
 			t.cookie = longest
 		}
@@ -299,7 +309,7 @@ http://127.0.0.1:%d {
 `, benchACR, lists, lists, lists, c.maxmind, c.maxmind)
 		}
 		b.WriteString("\t}\n")
-	case "forward_auth":
+	case "forward_auth", "forward_auth_cookie":
 		fmt.Fprintf(&b, `	forward_auth 127.0.0.1:%d {
 		uri /auth
 		copy_headers X-Auth-User
@@ -337,11 +347,11 @@ func check(c *loadConfig, t *target) error {
 	switch {
 	case resp.StatusCode != http.StatusOK:
 		return fmt.Errorf("%s: check request answered %s", t.name, resp.Status)
-	case t.name != "plain" && resp.Header.Get("X-Upstream-User") == "":
+	case !t.plain() && resp.Header.Get("X-Upstream-User") == "":
 		return fmt.Errorf("%s: the upstream did not receive X-Auth-User", t.name)
-	case t.name != "plain" && t.name != "forward_auth" && resp.Header.Get("X-Upstream-User") != benchUser:
+	case !t.plain() && !t.forwardAuth() && resp.Header.Get("X-Upstream-User") != benchUser:
 		return fmt.Errorf("%s: the upstream received X-Auth-User %q", t.name, resp.Header.Get("X-Upstream-User"))
-	case resp.Header.Get("X-Upstream-Stepup-Cookie") != "":
+	case resp.Header.Get("X-Upstream-Stepup-Cookie") != "" && t.name != "forward_auth_cookie": // forward_auth passes cookies on
 		return fmt.Errorf("%s: stepup's cookies reached the upstream", t.name)
 	}
 	return nil
@@ -546,18 +556,6 @@ func waitListening(port int, within time.Duration) error {
 
 func addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
 func site(port int) string { return "http://" + addr(port) }
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
 
 // profileAll takes a CPU profile of each Caddy while wrk loads it.
 func profileAll(c *loadConfig, targets []*target) error {

@@ -23,18 +23,22 @@ func loadReport(c *loadConfig, targets []*target, before, after string) string {
 	rps := func(r run) float64 { return r.reqPerSec }
 	cpu := func(r run) float64 { return r.cpuPerReq }
 	rss := func(r run) float64 { return r.rssMiB }
-	b.WriteString("| target | req/s | vs `reverse_proxy` | server CPU µs/req | Δ CPU µs/req | p50 ms | p99 ms | Caddy RSS MiB |\n")
-	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|\n")
+	ratio := func(x, y run) float64 { return x.reqPerSec / y.reqPerSec }
+	cpuDelta := func(x, y run) float64 { return x.cpuPerReq - y.cpuPerReq }
+	b.WriteString("| target | req/s | vs `reverse_proxy` | 95% CI | server CPU µs/req | Δ CPU µs/req | p50 ms | p99 ms | Caddy RSS MiB |\n")
+	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, t := range targets {
-		delta := "—"
+		vs, ci, delta := "1.00×", "—", "—"
 		if t != base {
-			delta = fmt.Sprintf("%+.1f", paired(t, base, func(x, y run) float64 { return x.cpuPerReq - y.cpuPerReq }))
+			vs = fmt.Sprintf("%.3f×", paired(t, base, ratio))
+			ci = intervalText(t, base, ratio, "%.3f–%.3f")
+			delta = fmt.Sprintf("%+.1f (%s)", paired(t, base, cpuDelta), intervalText(t, base, cpuDelta, "%+.1f…%+.1f"))
 		}
-		fmt.Fprintf(&b, "| %s | %.0f | %.2f× | %.1f | %s | %.2f | %.2f | %.1f |\n", t.title, med(t, rps),
-			paired(t, base, func(x, y run) float64 { return x.reqPerSec / y.reqPerSec }), med(t, cpu), delta,
+		fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %.1f | %s | %.2f | %.2f | %.1f |\n", t.title, med(t, rps), vs, ci, med(t, cpu), delta,
 			med(t, func(r run) float64 { return r.p50 }), med(t, func(r run) float64 { return r.p99 }), med(t, rss))
 	}
-	b.WriteString("\nMedians over the rounds; the ratio and Δ columns are medians of each round's figure against `reverse_proxy` in the same round. ")
+	b.WriteString("\nMedians over the rounds; the ratio and Δ columns are medians of each round's figure against `reverse_proxy` in the same round, ")
+	b.WriteString("with a 95% bootstrap confidence interval for that median (4,000 resamples of the rounds). ")
 	b.WriteString("Server CPU is the user+system time of Caddy and the upstream (and the auth stub for `forward_auth`) over a run, per completed request. ")
 	b.WriteString("RSS is the highest VmRSS of the Caddy process seen during a run (sampled every 250 ms).\n\n")
 	b.WriteString("Each round's req/s:\n\n")
@@ -58,28 +62,38 @@ func loadReport(c *loadConfig, targets []*target, before, after string) string {
 		}
 		return nil
 	}
-	ratio := func(x, y run) float64 { return x.reqPerSec / y.reqPerSec }
-	b.WriteString("\nIssue 7's load targets, from this run (paired ratios: median, and the middle half of the rounds):\n\n")
+	claim := func(t, against *target, target float64) string {
+		est := paired(t, against, ratio)
+		ci, ok := medianInterval(pairs(t, against, ratio))
+		return fmt.Sprintf("%.3f× (%s) — %s", est, intervalText(t, against, ratio, "95%% CI %.3f–%.3f"), judgement(est, ci, ok, target))
+	}
+	b.WriteString("\nIssue 7's load targets, from this run (medians of the rounds' paired ratios, with their 95% confidence intervals):\n\n")
 	if risk := find("risk"); risk != nil {
-		fmt.Fprintf(&b, "- stepup + risk ≥ 0.95× `reverse_proxy`: %.2f× (%s) — %s\n",
-			paired(risk, base, ratio), spread(risk, base, ratio), verdict(paired(risk, base, ratio) >= 0.95))
+		fmt.Fprintf(&b, "- stepup + risk ≥ 0.95× `reverse_proxy`: %s\n", claim(risk, base, 0.95))
 		if fa := find("forward_auth"); fa != nil {
-			vsFA, faVsBase := paired(risk, fa, ratio), paired(fa, base, ratio)
-			fmt.Fprintf(&b, "- stepup + risk ≥ 1.8× `forward_auth`: %.2f× (%s) — %s; `forward_auth` ran at %.2f× `reverse_proxy` here, so 1.8× of it is %.2f× `reverse_proxy`\n",
-				vsFA, spread(risk, fa, ratio), verdict(vsFA >= 1.8), faVsBase, 1.8*faVsBase)
+			faVsBase := paired(fa, base, ratio)
+			fmt.Fprintf(&b, "- stepup + risk ≥ 1.8× `forward_auth`: %s; `forward_auth` ran at %.3f× `reverse_proxy` here, so 1.8× of it is %.3f× `reverse_proxy`\n",
+				claim(risk, fa, 1.8), faVsBase, 1.8*faVsBase)
+		}
+		if fac := find("forward_auth_cookie"); fac != nil {
+			fmt.Fprintf(&b, "- not the issue's comparison, for context: stepup + risk against `forward_auth` sent the same Cookie header (as an auth server that reads a session would be): %.3f× (%s); that `forward_auth` ran at %.3f× `reverse_proxy`\n",
+				paired(risk, fac, ratio), intervalText(risk, fac, ratio, "95%% CI %.3f–%.3f"), paired(fac, base, ratio))
 		}
 	}
 	if t := find("stepup"); t != nil {
-		fmt.Fprintf(&b, "- stepup with a session, for reference: %.2f× `reverse_proxy` (%s)\n", paired(t, base, ratio), spread(t, base, ratio))
+		fmt.Fprintf(&b, "- stepup with a session, without risk, for reference: %.3f× `reverse_proxy` (%s)\n", paired(t, base, ratio), intervalText(t, base, ratio, "95%% CI %.3f–%.3f"))
+	}
+	if twin := find("plain2"); twin != nil {
+		fmt.Fprintf(&b, "- the noise floor: a second, identical `reverse_proxy` Caddy measured %.3f× the first (%s); differences inside that are not differences\n",
+			paired(twin, base, ratio), intervalText(twin, base, ratio, "95%% CI %.3f–%.3f"))
 	}
 	if ctl := find("bytes"); ctl != nil {
-		cpuDelta := func(x, y run) float64 { return x.cpuPerReq - y.cpuPerReq }
-		fmt.Fprintf(&b, "- the same request bytes without stepup (cookie in, X-Auth-User out): %.2f× `reverse_proxy`, %+.1f µs CPU/req\n",
+		fmt.Fprintf(&b, "- the same request bytes without stepup (cookie in, X-Auth-User out): %.3f× `reverse_proxy`, %+.1f µs CPU/req\n",
 			paired(ctl, base, ratio), paired(ctl, base, cpuDelta))
 		for _, name := range []string{"stepup", "risk"} {
 			if t := find(name); t != nil {
-				fmt.Fprintf(&b, "- %s against those same bytes (stepup's own work): %.2f× (%s), %+.1f µs CPU/req\n",
-					t.title, paired(t, ctl, ratio), spread(t, ctl, ratio), paired(t, ctl, cpuDelta))
+				fmt.Fprintf(&b, "- %s against those same bytes (stepup's own work): %.3f× (%s), %+.1f µs CPU/req\n",
+					t.title, paired(t, ctl, ratio), intervalText(t, ctl, ratio, "95%% CI %.3f–%.3f"), paired(t, ctl, cpuDelta))
 			}
 		}
 	}
@@ -91,27 +105,28 @@ func loadReport(c *loadConfig, targets []*target, before, after string) string {
 	return b.String()
 }
 
-// spread is the interquartile range of f over the rounds, as "q1–q3".
-func spread(t, base *target, f func(t, base run) float64) string {
+// pairs is f(t's run, base's run) for each round.
+func pairs(t, base *target, f func(t, base run) float64) []float64 {
 	var xs []float64
 	for i := range min(len(t.runs), len(base.runs)) {
 		xs = append(xs, f(t.runs[i], base.runs[i]))
 	}
-	if len(xs) < 4 {
-		return "too few rounds for a spread"
-	}
-	slices.Sort(xs)
-	q1, q3 := median(xs[:len(xs)/2]), median(xs[(len(xs)+1)/2:])
-	return fmt.Sprintf("middle half %.2f–%.2f", q1, q3)
+	return xs
 }
 
 // paired is the median over the rounds of f(t's run, base's run).
 func paired(t, base *target, f func(t, base run) float64) float64 {
-	var xs []float64
-	for i := range min(len(t.runs), len(base.runs)) {
-		xs = append(xs, f(t.runs[i], base.runs[i]))
+	return median(pairs(t, base, f))
+}
+
+// intervalText formats the confidence interval of paired(t, base, f) with
+// format (two verbs), or says there were too few rounds for one.
+func intervalText(t, base *target, f func(t, base run) float64, format string) string {
+	ci, ok := medianInterval(pairs(t, base, f))
+	if !ok {
+		return fmt.Sprintf("fewer than %d rounds: no interval", minRoundsForInterval)
 	}
-	return median(xs)
+	return fmt.Sprintf(format, ci.lo, ci.hi)
 }
 
 func med(t *target, f func(run) float64) float64 {
