@@ -112,12 +112,21 @@ func (h *Handler) loops(s *session, req *requirement) bool {
 	return req.check(s, s.Issued, h.levels) != ""
 }
 
+// outageLogEvery spaces the warnings an IdP outage writes: every protected
+// request that needs a login is refused while it lasts, and a line each
+// would bury everything else in the log. Each line says how many refusals
+// it stands for; the requests metric still counts every one.
+const outageLogEvery = 10 * time.Second
+
 func (h *Handler) idpDown(w http.ResponseWriter, err error) error {
 	wait, ok := unavailable(err)
 	if !ok {
 		return caddyhttp.Error(http.StatusServiceUnavailable, err)
 	}
-	h.logger.Warn("identity provider unavailable; protected request refused", zap.Error(err))
+	if log, left := h.outageLog.allow(h.now()); log {
+		h.logger.Warn("identity provider unavailable; protected request refused",
+			zap.Error(err), zap.Int("refused_since_last_warning", left))
+	}
 	writeUnavailable(w, wait)
 	return nil
 }

@@ -144,6 +144,7 @@ type Handler struct {
 	sessions        *sessionCache
 	bearers         *bearerCache
 	logger          *zap.Logger
+	outageLog       *logThrottle // refusals during an IdP outage
 	metrics         *stepupMetrics
 
 	// Seams for unit tests; production leaves them nil.
@@ -188,6 +189,7 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // discovery and key loading happen on first use.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
+	h.outageLog = &logThrottle{every: outageLogEvery}
 	h.metrics = sharedMetrics()
 	if err := h.metrics.register(ctx.GetMetricsRegistry()); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
