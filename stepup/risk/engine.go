@@ -112,9 +112,15 @@ func New(ctx caddy.Context, c *Config, logger *zap.Logger, now func() time.Time)
 	return e, nil
 }
 
-// Close stops the file poller. Evaluate keeps working on the data loaded.
+// Close stops the file poller and lets go of the process-wide databases it
+// shares. Evaluate keeps working on the data loaded.
 func (e *Engine) Close() error {
-	e.once.Do(func() { close(e.stop) })
+	e.once.Do(func() {
+		close(e.stop)
+		if e.loc != nil {
+			e.loc.holds.close()
+		}
+	})
 	return nil
 }
 

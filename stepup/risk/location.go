@@ -30,6 +30,7 @@ type location struct {
 
 	country   atomic.Pointer[geoDB] // nil until loaded
 	asn       atomic.Pointer[geoDB]
+	holds     geoHolds    // what country and asn hold in the process-wide geoDBs
 	lookupErr atomic.Bool // a lookup error was logged
 }
 
@@ -66,9 +67,12 @@ func newLocation(c *LocationConfig, logger *zap.Logger, now func() time.Time, w 
 }
 
 func (l *location) load(path, want string, dst *atomic.Pointer[geoDB]) error {
-	db, err := openGeoDB(path, want)
+	db, key, reused, err := sharedGeoDB(path, want)
 	if err != nil {
 		return err
+	}
+	if !l.holds.swap(want, key) {
+		return nil // the engine closed meanwhile
 	}
 	built := db.reader.Metadata.BuildTime()
 	if age := l.now().Sub(built); age > staleDatabase {
@@ -80,7 +84,8 @@ func (l *location) load(path, want string, dst *atomic.Pointer[geoDB]) error {
 			zap.String("path", path), zap.String("database_type", db.kind))
 	}
 	dst.Store(db)
-	l.logger.Info("risk: MaxMind database loaded", zap.String("path", path), zap.String("database_type", db.kind), zap.Time("built", built))
+	l.logger.Info("risk: MaxMind database loaded", zap.String("path", path), zap.String("database_type", db.kind),
+		zap.Time("built", built), zap.Bool("shared_with_another_config", reused))
 	return nil
 }
 
