@@ -196,3 +196,34 @@ func TestRiskReportOnlyNeverChallengesButLogs(t *testing.T) {
 		t.Fatal("the report-only risk step-up was not logged")
 	}
 }
+
+// A reload with the same MaxMind database reuses the copy already in
+// memory instead of reading it again, and risk keeps scoring after it.
+func TestRiskReloadSharesTheLoadedDatabase(t *testing.T) {
+	e := newRiskEnv(t, "")
+	ip := new(atomic.Value)
+	ip.Store(ipLondon)
+	b := clientFrom(e.caddy, ip)
+	e.grant("alice", acrPwd, "pwd")
+	navigate(t, b, e.caddy.URL()+"/").echoed(t)
+
+	if n := strings.Count(e.caddy.Logs(), `"shared_with_another_config":false`); n != 1 {
+		t.Fatalf("before the reload: %d fresh database loads logged, want 1", n)
+	}
+	e.caddy.Reload(e.caddy.Site())
+	if n := strings.Count(e.caddy.Logs(), `"shared_with_another_config":true`); n != 1 {
+		t.Fatalf("after the reload: %d shared database loads logged, want 1\n%s", n, e.caddy.Logs())
+	}
+	if n := strings.Count(e.caddy.Logs(), `"shared_with_another_config":false`); n != 1 {
+		t.Fatalf("the reload read the database again (%d fresh loads logged)", n)
+	}
+	// The same session, now from another country: the reloaded config
+	// scores location with the shared database.
+	if d := riskChallenge(t, b, e.caddy.URL()); d != "" {
+		t.Fatalf("from the login's country after the reload: challenged (%s)", d)
+	}
+	ip.Store(ipMilton)
+	if d := riskChallenge(t, b, e.caddy.URL()); !strings.Contains(d, "country_change") {
+		t.Fatalf("from another country after the reload: %q, want a country_change step-up", d)
+	}
+}

@@ -171,6 +171,9 @@ func (c *Caddy) rootPool() (*x509.CertPool, error) {
 // URL is the site's origin, https://localhost:<port>.
 func (c *Caddy) URL() string { return "https://localhost:" + strconv.Itoa(c.httpsPort) }
 
+// Site is the site body the process runs now.
+func (c *Caddy) Site() string { return c.opts.Site }
+
 // Port is the site's HTTPS port.
 func (c *Caddy) Port() int { return c.httpsPort }
 
