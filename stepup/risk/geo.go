@@ -1,6 +1,7 @@
 package risk
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"os"
@@ -11,10 +12,11 @@ import (
 	"github.com/oschwald/maxminddb-golang/v2/mmdbdata"
 )
 
-// geoCacheSize is the number of decoded records kept per database, in a
-// direct-mapped table indexed by the record's offset. Lookups that hit it
-// decode nothing and allocate nothing. 16384 × 8-byte pointers = 128 KiB,
-// plus 32 bytes per cached record.
+// geoCacheSize is the size of each of a database's two direct-mapped
+// caches: addresses looked up (address → record, 32 bytes an entry), which
+// skip the search tree, and decoded records (by the record's offset, 32
+// bytes a record), which skip decoding for a new address whose record is
+// already known. Each table is 16384 × 8-byte pointers = 128 KiB.
 const (
 	geoCacheBits = 14
 	geoCacheSize = 1 << geoCacheBits
@@ -38,6 +40,31 @@ type geoDB struct {
 	kind   string // the database_type metadata, e.g. GeoIP2-City
 	city   bool   // has coordinates
 	cache  [geoCacheSize]atomic.Pointer[geoRecord]
+
+	// byAddr answers an address seen recently without walking the search
+	// tree. A session keeps its address from request to request, and in a
+	// full-size database the walk is a chain of dependent reads across tens
+	// of megabytes, most of them cache misses under load.
+	byAddr [geoCacheSize]atomic.Pointer[addrEntry]
+}
+
+// addrEntry is one address's answer; rec is nil when the database does not
+// know the address.
+type addrEntry struct {
+	addr netip.Addr
+	rec  *geoRecord
+}
+
+// addrSlot spreads addresses over the byAddr table. Colliding addresses
+// only evict each other: the cost is a tree walk, never a wrong answer,
+// since an entry answers only its own address.
+func addrSlot(ip netip.Addr) uint64 {
+	b := ip.As16()
+	x := binary.LittleEndian.Uint64(b[:8]) ^ binary.LittleEndian.Uint64(b[8:])*0x9E3779B97F4A7C15
+	x ^= x >> 32
+	x *= 0xD6E8FEB86659FD93
+	x ^= x >> 32
+	return x >> (64 - geoCacheBits)
 }
 
 // openGeoDB reads a database into memory. It does not memory-map the file:
@@ -67,12 +94,28 @@ func openGeoDB(path, want string) (*geoDB, error) {
 	return &geoDB{reader: r, kind: kind, city: strings.Contains(kind, "City") || strings.Contains(kind, "Enterprise")}, nil
 }
 
-// lookup returns the record for ip, or nil when the database has none.
-// A cached record allocates nothing; a miss decodes and caches it.
+// lookup returns the record for ip, or nil when the database has none. An
+// address looked up recently costs one table read and allocates nothing;
+// otherwise the tree is walked and the answer kept (errors are not).
 func (g *geoDB) lookup(ip netip.Addr) (*geoRecord, error) {
 	if !ip.IsValid() {
 		return nil, nil
 	}
+	slot := &g.byAddr[addrSlot(ip)]
+	if e := slot.Load(); e != nil && e.addr == ip {
+		return e.rec, nil
+	}
+	rec, err := g.walk(ip)
+	if err != nil {
+		return nil, err
+	}
+	slot.Store(&addrEntry{addr: ip, rec: rec})
+	return rec, nil
+}
+
+// walk finds ip's record in the search tree, decoding it unless a record
+// at the same offset (another address of the same network) is cached.
+func (g *geoDB) walk(ip netip.Addr) (*geoRecord, error) {
 	res := g.reader.Lookup(ip)
 	if err := res.Err(); err != nil {
 		return nil, err
