@@ -99,6 +99,21 @@ func newRiskEnv(t *testing.T, extra string) *env {
 	return e
 }
 
+// signedInFromLondon starts a risk site and signs alice in with a password
+// from London; storing another address in ip moves the client afterwards.
+func signedInFromLondon(t *testing.T, extra string) (*env, *http.Client, *atomic.Value) {
+	t.Helper()
+	e := newRiskEnv(t, extra)
+	ip := new(atomic.Value)
+	ip.Store(ipLondon)
+	b := clientFrom(e.caddy, ip)
+	e.grant("alice", acrPwd, "pwd")
+	if got := navigate(t, b, e.caddy.URL()+"/").echoed(t); got.User != "alice" {
+		t.Fatalf("login from London: %+v", got)
+	}
+	return e, b, ip
+}
+
 // riskChallenge fetches / as an API client and returns the challenge's
 // error_description, or "" when the request passed.
 func riskChallenge(t *testing.T, c *http.Client, site string) string {
@@ -125,14 +140,7 @@ type challengeBody struct {
 }
 
 func TestRiskStepsUpTheSameSessionOnlyWhenSignalsFire(t *testing.T) {
-	e := newRiskEnv(t, "")
-	ip := new(atomic.Value)
-	ip.Store(ipLondon)
-	b := clientFrom(e.caddy, ip)
-	e.grant("alice", acrPwd, "pwd")
-	if got := navigate(t, b, e.caddy.URL()+"/").echoed(t); got.User != "alice" {
-		t.Fatalf("login from London: %+v", got)
-	}
+	e, b, ip := signedInFromLondon(t, "")
 	if d := riskChallenge(t, b, e.caddy.URL()); d != "" {
 		t.Fatalf("same place, same device was challenged: %s", d)
 	}
@@ -182,12 +190,7 @@ func TestRiskStepsUpTheSameSessionOnlyWhenSignalsFire(t *testing.T) {
 }
 
 func TestRiskReportOnlyNeverChallengesButLogs(t *testing.T) {
-	e := newRiskEnv(t, "report_only")
-	ip := new(atomic.Value)
-	ip.Store(ipLondon)
-	b := clientFrom(e.caddy, ip)
-	e.grant("alice", acrPwd, "pwd")
-	navigate(t, b, e.caddy.URL()+"/").echoed(t)
+	e, b, ip := signedInFromLondon(t, "report_only")
 	ip.Store(ipListed)
 	if d := riskChallenge(t, b, e.caddy.URL()); d != "" {
 		t.Fatalf("report-only risk challenged: %s", d)
@@ -200,12 +203,7 @@ func TestRiskReportOnlyNeverChallengesButLogs(t *testing.T) {
 // A reload with the same MaxMind database reuses the copy already in
 // memory instead of reading it again, and risk keeps scoring after it.
 func TestRiskReloadSharesTheLoadedDatabase(t *testing.T) {
-	e := newRiskEnv(t, "")
-	ip := new(atomic.Value)
-	ip.Store(ipLondon)
-	b := clientFrom(e.caddy, ip)
-	e.grant("alice", acrPwd, "pwd")
-	navigate(t, b, e.caddy.URL()+"/").echoed(t)
+	e, b, ip := signedInFromLondon(t, "")
 
 	if n := strings.Count(e.caddy.Logs(), `"shared_with_another_config":false`); n != 1 {
 		t.Fatalf("before the reload: %d fresh database loads logged, want 1", n)
