@@ -23,8 +23,6 @@ func loadReport(c *loadConfig, targets []*target, before, after string) string {
 	rps := func(r run) float64 { return r.reqPerSec }
 	cpu := func(r run) float64 { return r.cpuPerReq }
 	rss := func(r run) float64 { return r.rssMiB }
-	ratio := func(x, y run) float64 { return x.reqPerSec / y.reqPerSec }
-	cpuDelta := func(x, y run) float64 { return x.cpuPerReq - y.cpuPerReq }
 	b.WriteString("| target | req/s | vs `reverse_proxy` | 95% CI | server CPU µs/req | Δ CPU µs/req | p50 ms | p99 ms | Caddy RSS MiB |\n")
 	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, t := range targets {
@@ -63,9 +61,10 @@ func loadReport(c *loadConfig, targets []*target, before, after string) string {
 		return nil
 	}
 	claim := func(t, against *target, target float64) string {
-		est := paired(t, against, ratio)
-		ci, ok := medianInterval(pairs(t, against, ratio))
-		return fmt.Sprintf("%.3f× (%s) — %s", est, intervalText(t, against, ratio, "95%% CI %.3f–%.3f"), judgement(est, ci, ok, target))
+		xs := pairs(t, against, ratio)
+		est := median(xs)
+		ci, ok := medianInterval(xs)
+		return fmt.Sprintf("%.3f× (%s) — %s", est, formatInterval(ci, ok, ratioCI), judgement(est, ci, ok, target))
 	}
 	b.WriteString("\nIssue 7's load targets, from this run (medians of the rounds' paired ratios, with their 95% confidence intervals):\n\n")
 	if risk := find("risk"); risk != nil {
@@ -76,24 +75,24 @@ func loadReport(c *loadConfig, targets []*target, before, after string) string {
 				claim(risk, fa, 1.8), faVsBase, 1.8*faVsBase)
 		}
 		if fac := find("forward_auth_cookie"); fac != nil {
-			fmt.Fprintf(&b, "- not the issue's comparison, for context: stepup + risk against `forward_auth` sent the same Cookie header (as an auth server that reads a session would be): %.3f× (%s); that `forward_auth` ran at %.3f× `reverse_proxy`\n",
-				paired(risk, fac, ratio), intervalText(risk, fac, ratio, "95%% CI %.3f–%.3f"), paired(fac, base, ratio))
+			fmt.Fprintf(&b, "- not the issue's comparison, for context: stepup + risk against `forward_auth` sent the same Cookie header (as an auth server that reads a session would be): %s; that `forward_auth` ran at %.3f× `reverse_proxy`\n",
+				vsText(risk, fac), paired(fac, base, ratio))
 		}
 	}
 	if t := find("stepup"); t != nil {
-		fmt.Fprintf(&b, "- stepup with a session, without risk, for reference: %.3f× `reverse_proxy` (%s)\n", paired(t, base, ratio), intervalText(t, base, ratio, "95%% CI %.3f–%.3f"))
+		fmt.Fprintf(&b, "- stepup with a session, without risk, for reference: %s\n", vsTextOf(t, base, "`reverse_proxy`"))
 	}
 	if twin := find("plain2"); twin != nil {
-		fmt.Fprintf(&b, "- the noise floor: a second, identical `reverse_proxy` Caddy measured %.3f× the first (%s); differences inside that are not differences\n",
-			paired(twin, base, ratio), intervalText(twin, base, ratio, "95%% CI %.3f–%.3f"))
+		fmt.Fprintf(&b, "- the noise floor: a second, identical `reverse_proxy` Caddy measured %s; differences inside that are not differences\n",
+			vsTextOf(twin, base, "the first"))
 	}
 	if ctl := find("bytes"); ctl != nil {
 		fmt.Fprintf(&b, "- the same request bytes without stepup (cookie in, X-Auth-User out): %.3f× `reverse_proxy`, %+.1f µs CPU/req\n",
 			paired(ctl, base, ratio), paired(ctl, base, cpuDelta))
 		for _, name := range []string{"stepup", "risk"} {
 			if t := find(name); t != nil {
-				fmt.Fprintf(&b, "- %s against those same bytes (stepup's own work): %.3f× (%s), %+.1f µs CPU/req\n",
-					t.title, paired(t, ctl, ratio), intervalText(t, ctl, ratio, "95%% CI %.3f–%.3f"), paired(t, ctl, cpuDelta))
+				fmt.Fprintf(&b, "- %s against those same bytes (stepup's own work): %s, %+.1f µs CPU/req\n",
+					t.title, vsText(t, ctl), paired(t, ctl, cpuDelta))
 			}
 		}
 	}
@@ -119,10 +118,33 @@ func paired(t, base *target, f func(t, base run) float64) float64 {
 	return median(pairs(t, base, f))
 }
 
+// The figures compared round by round: t's throughput over base's, and
+// t's server CPU per request minus base's.
+func ratio(t, base run) float64    { return t.reqPerSec / base.reqPerSec }
+func cpuDelta(t, base run) float64 { return t.cpuPerReq - base.cpuPerReq }
+
+// ratioCI is how a throughput ratio's interval reads in the target lines.
+const ratioCI = "95%% CI %.3f–%.3f"
+
+// vsText is t's median throughput ratio against base with its interval:
+// "0.963× (95% CI 0.954–0.977)".
+func vsText(t, base *target) string {
+	return fmt.Sprintf("%.3f× (%s)", paired(t, base, ratio), intervalText(t, base, ratio, ratioCI))
+}
+
+// vsTextOf is vsText naming what base is: "0.963× the first (95% CI …)".
+func vsTextOf(t, base *target, baseName string) string {
+	return fmt.Sprintf("%.3f× %s (%s)", paired(t, base, ratio), baseName, intervalText(t, base, ratio, ratioCI))
+}
+
 // intervalText formats the confidence interval of paired(t, base, f) with
 // format (two verbs), or says there were too few rounds for one.
 func intervalText(t, base *target, f func(t, base run) float64, format string) string {
 	ci, ok := medianInterval(pairs(t, base, f))
+	return formatInterval(ci, ok, format)
+}
+
+func formatInterval(ci interval, ok bool, format string) string {
 	if !ok {
 		return fmt.Sprintf("fewer than %d rounds: no interval", minRoundsForInterval)
 	}
