@@ -88,6 +88,7 @@ type rogueSite struct {
 	requireRules bool   // require_login rules instead of all
 	storageDir   string // share another Caddy's storage (and cookie keys)
 	op           *rogueop.Provider
+	edit         func(site string) string // rewrites the site config last
 }
 
 func newRogueEnv(t *testing.T, s rogueSite) *rogueEnv {
@@ -99,6 +100,9 @@ func newRogueEnv(t *testing.T, s rogueSite) *rogueEnv {
 	site := siteConfig(e.op.Issuer(), e.upstream.URL, s.extra)
 	if s.requireRules {
 		site = strings.Replace(site, "require_login all", "require_login rules", 1)
+	}
+	if s.edit != nil {
+		site = s.edit(site)
 	}
 	e.caddy = caddyproc.Start(t, caddyproc.Options{
 		Site:       site,

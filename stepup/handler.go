@@ -93,6 +93,14 @@ type Handler struct {
 	// these. Default: bearer tokens are not accepted.
 	BearerAudiences []string `json:"bearer_audiences,omitempty"`
 
+	// InsecureBearerUntyped accepts bearer JWTs whose header is not typed
+	// `at+jwt` (RFC 9068), for IdPs that do not type their access tokens.
+	// Without the type, an ID token is told from an access token only by
+	// its claims (an audience in bearer_audiences, no nonce, no at_hash), so
+	// keep the IdP's client ids out of bearer_audiences. Default: false
+	// (only `at+jwt` and `application/at+jwt` are accepted).
+	InsecureBearerUntyped bool `json:"insecure_bearer_untyped,omitempty"`
+
 	// UpstreamHeaders are set on requests that pass a check, after deleting
 	// any client-supplied header of the same name. Values may use
 	// placeholders, e.g. `X-User: {http.auth.user.id}`.
@@ -250,7 +258,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.sealer = newSealer(newKeyring(h.storage, time.Duration(h.Session.KeyRotation), h.now), h.Provider.Issuer+"\x00"+h.Provider.ClientID)
 	h.sessions = newSessionCache(sessionCacheSize)
 	h.bearers = newBearerCache(bearerCacheSize)
-	idp, err := loadIdPClient(h.Provider.Issuer, h.Provider.ClientID, h.now)
+	idp, err := loadIdPClient(h.Provider.Issuer, h.Provider.ClientID, h.InsecureLoopbackHTTP, h.now)
 	if err != nil {
 		return err
 	}
@@ -388,7 +396,7 @@ func (h *Handler) Cleanup() error {
 		_ = h.risk.Close()
 	}
 	if h.idp != nil {
-		_, err := providers.Delete(providerKey(h.Provider.Issuer, h.Provider.ClientID))
+		_, err := providers.Delete(providerKey(h.Provider.Issuer, h.Provider.ClientID, h.InsecureLoopbackHTTP))
 		return err
 	}
 	return nil
@@ -418,13 +426,22 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 
 	// Credentials: a bearer token (API clients) or the session cookie.
+	// On a path no rule covers, a bearer token is ours to judge only when
+	// bearer tokens are enabled, and one that does not verify is ignored:
+	// an upstream API there may do its own bearer auth with other tokens.
 	s, bearer := (*session)(nil), false
-	if token, ok := bearerToken(r); ok {
-		bearer = true
-		if s, err = h.verifyBearer(r, token); err != nil {
+	if token, ok := bearerToken(r); ok && (req != nil || len(h.BearerAudiences) > 0) {
+		s, err = h.verifyBearer(r, token)
+		switch {
+		case err == nil:
+			bearer = true
+		case req != nil:
 			return h.refuseBearer(w, r, next, repl, req, err)
+		default:
+			s = nil
 		}
-	} else {
+	}
+	if !bearer {
 		s = h.readSession(r)
 	}
 
