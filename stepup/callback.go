@@ -146,7 +146,8 @@ func (h *Handler) checkIDToken(idt *oidc.IDToken, f *flowState) (*session, error
 		return nil, fail(http.StatusUnauthorized, "token", "The identity provider's answer is incomplete.", errors.New("id token without sub or iat"))
 	}
 	var c idTokenClaims
-	if err := idt.Claims(&c); err != nil {
+	err := idt.Claims(&c)
+	if err != nil {
 		return nil, fail(http.StatusUnauthorized, "token", "The identity provider's answer could not be read.", err)
 	}
 	now := h.now()
@@ -158,8 +159,8 @@ func (h *Handler) checkIDToken(idt *oidc.IDToken, f *flowState) (*session, error
 	if !s.hasAMR(req.amr) {
 		return nil, fail(http.StatusForbidden, "amr", "Your sign-in did not use the required method.", fmt.Errorf("amr %q lacks %q", c.AMR, req.amr))
 	}
-	if c.AuthTime != nil {
-		s.AuthTime = time.Unix(*c.AuthTime, 0)
+	if s.AuthTime, err = authTimeOf(c.AuthTime, now); err != nil {
+		return nil, fail(http.StatusUnauthorized, "auth_time", "The identity provider's answer is dated in the future.", fmt.Errorf("auth_time %d is after now %d plus %s", *c.AuthTime, now.Unix(), clockSkew))
 	}
 	if f.MaxAge >= 0 {
 		if s.AuthTime.IsZero() {
