@@ -95,12 +95,17 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{idp: hydra.Start(t, hydra.Options{}), upstream: startUpstream(t)}
 	e.caddy = caddyproc.Start(t, caddyproc.Options{
-		Site: siteConfig(e.idp.Issuer(), e.upstream.URL, ""),
+		Site: siteConfig(e.idp.Issuer(), e.upstream.URL, hydraBearer),
 		Env:  []string{"STEPUP_TEST_SECRET=" + edgeSecret},
 	})
 	e.client = e.registerEdge(t, e.caddy)
 	return e
 }
+
+// hydraBearer lets a site accept Hydra's JWT access tokens: Hydra v2.3
+// types them `JWT`, not RFC 9068's `at+jwt`, so they pass only on their
+// claims (audience, no nonce, no at_hash) under insecure_bearer_untyped.
+const hydraBearer = "insecure_bearer_untyped"
 
 // registerEdge registers the edge client with redirect URIs for the given
 // Caddy processes.

@@ -18,7 +18,7 @@ func TestSecurityIdentityHeadersFromClientsNeverReachTheUpstream(t *testing.T) {
 	e := newRogueEnv(t, rogueSite{})
 	cookie := "Cookie: " + sessionCookieName + "=" + sessionValue(t, e, e.freshClient())
 	ours := map[string]string{"x-user": "alice", "x-acr": acrPwd, "x-rule": "default"}
-	bearer := "Authorization: Bearer " + e.op.SignRS256(rogueop.Claims{
+	bearer := "Authorization: Bearer " + e.op.SignRS256AccessToken(rogueop.Claims{
 		"iss": e.op.Issuer(), "sub": "alice", "aud": []string{apiAudience},
 		"iat": nowUnix(), "exp": nowUnix() + 300, "acr": acrMFA,
 	})

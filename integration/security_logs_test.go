@@ -46,7 +46,7 @@ func TestSecurityLogsNeverCarryCodesTokensSecretsOrCookies(t *testing.T) {
 		s.trip(tr)
 
 		// Bearer tokens, accepted and refused.
-		good := e.op.SignRS256(rogueop.Claims{"iss": e.op.Issuer(), "sub": "alice", "aud": []string{apiAudience}, "iat": nowUnix(), "exp": nowUnix() + 300, "acr": acrMFA})
+		good := e.op.SignRS256AccessToken(rogueop.Claims{"iss": e.op.Issuer(), "sub": "alice", "aud": []string{apiAudience}, "iat": nowUnix(), "exp": nowUnix() + 300, "acr": acrMFA})
 		bad := rogueop.Unsigned(rogueop.Claims{"iss": e.op.Issuer(), "sub": "alice", "aud": []string{apiAudience}, "iat": nowUnix(), "exp": nowUnix() + 300})
 		for _, tok := range []string{good, bad} {
 			s.add("bearer token", tok)

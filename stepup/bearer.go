@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -34,9 +33,9 @@ type accessTokenClaims struct {
 	AtHash   string   `json:"at_hash"`
 }
 
-// refuseBearer answers a bearer token that did not verify: 503 while the
-// IdP's keys cannot be fetched, else an invalid_token challenge. The token
-// is refused even where no rule applies, since the client meant to use it.
+// refuseBearer answers a bearer token that did not verify on a path a rule
+// covers: 503 while the IdP's keys cannot be fetched, else an invalid_token
+// challenge.
 func (h *Handler) refuseBearer(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, repl *caddy.Replacer, req *requirement, err error) error {
 	if wait, down := unavailable(err); down {
 		h.metrics.requests.WithLabelValues(outcomeError).Inc()
@@ -46,9 +45,6 @@ func (h *Handler) refuseBearer(w http.ResponseWriter, r *http.Request, next cadd
 	if c := h.logger.Check(zapcore.DebugLevel, "bearer token refused"); c != nil {
 		c.Write(zap.String("detail", err.Error()), logRequest(r))
 	}
-	if req == nil {
-		req = h.defaultReq
-	}
 	return h.fallShort(w, r, next, repl, req, nil, reasonInvalidToken, true, "the access token is invalid or expired")
 }
 
@@ -56,7 +52,8 @@ var errBearerRefused = errors.New("bearer token refused")
 
 // verifyBearer checks signature, issuer and expiry (go-oidc), then that the
 // token is meant for us (aud) and is an access token, not an ID token
-// replayed as one.
+// replayed as one: typed at+jwt (RFC 9068) unless insecure_bearer_untyped,
+// and without an ID token's nonce or at_hash in any case.
 func (h *Handler) verifyBearer(r *http.Request, token string) (*session, error) {
 	if len(h.BearerAudiences) == 0 {
 		return nil, errors.New("bearer tokens are not enabled (bearer_audience)")
@@ -87,10 +84,14 @@ func (h *Handler) verifyBearer(r *http.Request, token string) (*session, error) 
 	if c.Nonce != "" || c.AtHash != "" || t.Subject == "" {
 		return nil, errors.New("not an access token")
 	}
-	s := &session{Subject: t.Subject, ACR: c.ACR, AMR: c.AMR, Issued: t.IssuedAt, Expires: t.Expiry}
-	if c.AuthTime != nil {
-		s.AuthTime = time.Unix(*c.AuthTime, 0)
+	if !h.InsecureBearerUntyped && !isAccessTokenType(token) {
+		return nil, errUntypedAccessToken
 	}
+	authTime, err := authTimeOf(c.AuthTime, now)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{Subject: t.Subject, ACR: c.ACR, AMR: c.AMR, AuthTime: authTime, Issued: t.IssuedAt, Expires: t.Expiry}
 	h.bearers.put(key, s, now)
 	return s, nil
 }

@@ -72,6 +72,12 @@ func withBearerIdP(tb testing.TB, h *Handler, c *clock, alg jose.SignatureAlgori
 // Hydra issues them (acr, amr, auth_time included).
 func (idp *bearerIdP) token(tb testing.TB, sub, aud string, ttl time.Duration) string {
 	tb.Helper()
+	return idp.typedToken(tb, "at+jwt", sub, aud, ttl)
+}
+
+// typedToken is token with the JWT header's typ set to typ.
+func (idp *bearerIdP) typedToken(tb testing.TB, typ, sub, aud string, ttl time.Duration) string {
+	tb.Helper()
 	now := idp.clock.now()
 	claims, _ := json.Marshal(map[string]any{
 		"iss": idp.issuer, "sub": sub, "aud": []string{aud}, "client_id": "api-client",
@@ -79,7 +85,7 @@ func (idp *bearerIdP) token(tb testing.TB, sub, aud string, ttl time.Duration) s
 		"scp": []string{"openid", "offline"}, "acr": "urn:otp", "amr": []string{"pwd", "otp"}, "auth_time": now.Unix(),
 	})
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: idp.alg, Key: jose.JSONWebKey{Key: idp.key, KeyID: "k1"}},
-		(&jose.SignerOptions{}).WithType("at+jwt"))
+		(&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
 	if err != nil {
 		tb.Fatal(err)
 	}

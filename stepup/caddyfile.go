@@ -54,6 +54,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    post_logout_redirect <path>
 //	    idp_logout
 //	    bearer_audience      <aud...>
+//	    insecure_bearer_untyped          # accept bearer JWTs not typed at+jwt
 //	    upstream_header      <field> <value>
 //	    strip_header         <field...>
 //	    keep_cookies
@@ -139,6 +140,8 @@ func (p caddyfileParser) unmarshal(d *caddyfile.Dispenser, s *Handler) error {
 			err = flagArg(d, &s.IdPLogout)
 		case "bearer_audience":
 			s.BearerAudiences, err = someArgs(d)
+		case "insecure_bearer_untyped":
+			err = flagArg(d, &s.InsecureBearerUntyped)
 		case "upstream_header":
 			kv := d.RemainingArgs()
 			if len(kv) != 2 {

@@ -23,6 +23,21 @@ func (p *Provider) SignRS256(c Claims) string {
 	return SignRS256(k.priv, k.kid, c)
 }
 
+// SignRS256AccessToken signs claims with the provider's current RSA key as
+// a JWT access token: typed at+jwt (RFC 9068 §2.1).
+func (p *Provider) SignRS256AccessToken(c Claims) string {
+	return p.SignRS256Typed("at+jwt", c)
+}
+
+// SignRS256Typed signs claims with the provider's current RSA key and the
+// header's typ set to typ (omitted when empty).
+func (p *Provider) SignRS256Typed(typ string, c Claims) string {
+	p.mu.Lock()
+	k := p.keys.rsa[len(p.keys.rsa)-1]
+	p.mu.Unlock()
+	return SignRS256Typed(k.priv, k.kid, typ, c)
+}
+
 // SignES256 signs claims with the provider's published P-256 key.
 func (p *Provider) SignES256(c Claims) string {
 	p.mu.Lock()
@@ -34,7 +49,17 @@ func (p *Provider) SignES256(c Claims) string {
 // SignRS256 signs claims with any RSA key under the given kid: with a key
 // that is not published, a forgery that claims a published kid.
 func SignRS256(priv *rsa.PrivateKey, kid string, c Claims) string {
-	return compact(map[string]any{"alg": "RS256", "typ": "JWT", "kid": kid}, c, func(in []byte) []byte {
+	return SignRS256Typed(priv, kid, "JWT", c)
+}
+
+// SignRS256Typed is SignRS256 with the header's typ set to typ (omitted
+// when empty).
+func SignRS256Typed(priv *rsa.PrivateKey, kid, typ string, c Claims) string {
+	header := map[string]any{"alg": "RS256", "kid": kid}
+	if typ != "" {
+		header["typ"] = typ
+	}
+	return compact(header, c, func(in []byte) []byte {
 		sum := sha256.Sum256(in)
 		sig, err := rsa.SignPKCS1v15(rand.Reader, priv, crypto.SHA256, sum[:])
 		if err != nil {
