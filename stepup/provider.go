@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"slices"
 	"sync"
 	"time"
@@ -58,8 +57,11 @@ var providers = caddy.NewUsagePool()
 type idpClient struct {
 	issuer   string
 	clientID string
-	http     *http.Client
-	now      func() time.Time
+	// loopbackHTTP accepts plain-HTTP endpoints on loopback hosts
+	// (insecure_loopback_http); otherwise discovery refuses them.
+	loopbackHTTP bool
+	http         *http.Client
+	now          func() time.Time
 
 	mu        sync.Mutex
 	found     *discovered
@@ -100,17 +102,22 @@ const (
 	maxBackoff       = time.Minute
 )
 
-func providerKey(issuer, clientID string) string { return issuer + "\x00" + clientID }
+// providerKey identifies a shared idpClient; configs that differ in
+// insecure_loopback_http do not share one, since it judges discovery.
+func providerKey(issuer, clientID string, loopbackHTTP bool) string {
+	return fmt.Sprintf("%s\x00%s\x00%t", issuer, clientID, loopbackHTTP)
+}
 
 // loadIdPClient returns the shared client for issuer and clientID,
 // creating it on first use. The caller must release it with providers.Delete.
-func loadIdPClient(issuer, clientID string, now func() time.Time) (*idpClient, error) {
-	v, _, err := providers.LoadOrNew(providerKey(issuer, clientID), func() (caddy.Destructor, error) {
+func loadIdPClient(issuer, clientID string, loopbackHTTP bool, now func() time.Time) (*idpClient, error) {
+	v, _, err := providers.LoadOrNew(providerKey(issuer, clientID, loopbackHTTP), func() (caddy.Destructor, error) {
 		return &idpClient{
-			issuer:   issuer,
-			clientID: clientID,
-			now:      now,
-			http:     newIdPHTTPClient(),
+			issuer:       issuer,
+			clientID:     clientID,
+			loopbackHTTP: loopbackHTTP,
+			now:          now,
+			http:         newIdPHTTPClient(),
 		}, nil
 	})
 	if err != nil {
@@ -197,13 +204,12 @@ func (c *idpClient) discover(parent context.Context) (*discovered, error) {
 	if err := p.Claims(&extra); err != nil {
 		return nil, fmt.Errorf("discovery at %s: %w", c.issuer, err)
 	}
-	if extra.EndSessionEndpoint != "" {
-		if u, err := url.Parse(extra.EndSessionEndpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") {
-			extra.EndSessionEndpoint = ""
-		}
+	endpoints := map[string]string{"authorization_endpoint": p.Endpoint().AuthURL, "token_endpoint": p.Endpoint().TokenURL, "jwks_uri": extra.JWKSURI}
+	if err := checkEndpointSchemes(c.loopbackHTTP, endpoints); err != nil {
+		return nil, fmt.Errorf("discovery at %s: %w", c.issuer, err)
 	}
-	if _, err := url.Parse(extra.JWKSURI); err != nil || extra.JWKSURI == "" {
-		return nil, fmt.Errorf("discovery at %s: no usable jwks_uri", c.issuer)
+	if extra.EndSessionEndpoint != "" && checkEndpointScheme(c.loopbackHTTP, extra.EndSessionEndpoint) != nil {
+		extra.EndSessionEndpoint = "" // logout then ends the local session only
 	}
 	keys := &remoteKeys{url: extra.JWKSURI, client: c.http, now: c.now}
 	algs := acceptedAlgs(extra.SigningAlgs)

@@ -27,6 +27,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -42,6 +43,14 @@ type Options struct {
 	// accepts (client_secret_basic or client_secret_post).
 	ClientID     string
 	ClientSecret string
+
+	// TLS serves the provider over HTTPS (issuer https://127.0.0.1:<port>)
+	// with a certificate from [Provider.CertPEM]; default plain HTTP.
+	TLS bool
+
+	// EditDiscovery, when set, rewrites the discovery document before it is
+	// served: a misconfigured IdP (plain-HTTP endpoints, say).
+	EditDiscovery func(doc map[string]any)
 }
 
 // Grant is one authorization request as the token endpoint sees it when its
@@ -109,13 +118,27 @@ func Start(t testing.TB, opts Options) *Provider {
 	mux.HandleFunc("GET /jwks", p.serveJWKS)
 	mux.HandleFunc("GET /authorize", p.serveAuthorize)
 	mux.HandleFunc("POST /token", p.serveToken)
-	p.srv = httptest.NewServer(mux)
+	if opts.TLS {
+		p.srv = httptest.NewTLSServer(mux)
+	} else {
+		p.srv = httptest.NewServer(mux)
+	}
 	t.Cleanup(p.srv.Close)
 	return p
 }
 
-// Issuer is the provider's issuer URL, http://127.0.0.1:<port>.
+// Issuer is the provider's issuer URL, http://127.0.0.1:<port> (https
+// with [Options.TLS]).
 func (p *Provider) Issuer() string { return p.srv.URL }
+
+// CertPEM is the TLS certificate of an [Options.TLS] provider, PEM-encoded,
+// for a relying party to trust (SSL_CERT_FILE); nil without TLS.
+func (p *Provider) CertPEM() []byte {
+	if p.srv.Certificate() == nil {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.srv.Certificate().Raw})
+}
 
 // OnToken sets what the token endpoint answers for a valid redemption; nil
 // restores [Provider.HonestReply]. fn runs on the server's goroutine: it must
@@ -222,7 +245,7 @@ func (c Claims) Without(names ...string) Claims {
 
 func (p *Provider) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
 	iss := p.Issuer()
-	writeJSON(w, http.StatusOK, map[string]any{
+	doc := map[string]any{
 		"issuer":                                iss,
 		"authorization_endpoint":                iss + "/authorize",
 		"token_endpoint":                        iss + "/token",
@@ -235,7 +258,11 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
 		// A rogue IdP advertises the dangerous algorithms too; the relying
 		// party must not take that as permission to accept them.
 		"id_token_signing_alg_values_supported": []string{"RS256", "ES256", "HS256", "none"},
-	})
+	}
+	if p.opts.EditDiscovery != nil {
+		p.opts.EditDiscovery(doc)
+	}
+	writeJSON(w, http.StatusOK, doc)
 }
 
 func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
