@@ -140,7 +140,7 @@ type challengeBody struct {
 }
 
 func TestRiskStepsUpTheSameSessionOnlyWhenSignalsFire(t *testing.T) {
-	e, b, ip := signedInFromLondon(t, "")
+	e, b, ip := signedInFromLondon(t, "expose_reasons")
 	if d := riskChallenge(t, b, e.caddy.URL()); d != "" {
 		t.Fatalf("same place, same device was challenged: %s", d)
 	}
@@ -203,7 +203,7 @@ func TestRiskReportOnlyNeverChallengesButLogs(t *testing.T) {
 // A reload with the same MaxMind database reuses the copy already in
 // memory instead of reading it again, and risk keeps scoring after it.
 func TestRiskReloadSharesTheLoadedDatabase(t *testing.T) {
-	e, b, ip := signedInFromLondon(t, "")
+	e, b, ip := signedInFromLondon(t, "expose_reasons")
 
 	if n := strings.Count(e.caddy.Logs(), `"shared_with_another_config":false`); n != 1 {
 		t.Fatalf("before the reload: %d fresh database loads logged, want 1", n)

@@ -60,6 +60,7 @@ func (h *Handler) serveCallback(w http.ResponseWriter, r *http.Request) error {
 		h.metrics.logins.WithLabelValues("failure", lf.reason).Inc()
 		return h.renderFailure(w, r, lf)
 	}
+	h.recordLogin(w, r, s)
 	if err := h.writeSession(w, r, s); err != nil {
 		return h.renderFailure(w, r, fail(http.StatusServiceUnavailable, "internal", "The session could not be saved; try again.", err))
 	}
@@ -114,9 +115,6 @@ func (h *Handler) completeLogin(r *http.Request) (*session, *flowState, error) {
 		return nil, f, fail(http.StatusUnauthorized, "token", "The identity provider's answer could not be verified.", err)
 	}
 	s, err := h.checkIDToken(idt, f)
-	if err == nil {
-		h.recordLogin(r, s)
-	}
 	return s, f, err
 }
 

@@ -43,7 +43,8 @@ func (h *Handler) requirementNamed(name string) *requirement {
 // fallShort answers a request whose credentials do not meet req: an
 // RFC 9470 challenge for API clients and bearer tokens, a redirect to the
 // IdP for browser navigations, or, in report-only mode, a recorded pass.
-func (h *Handler) fallShort(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, repl *caddy.Replacer, req *requirement, s *session, reason string, bearer bool, description string) error {
+// extra is added to the audit event (a risk challenge's score and reasons).
+func (h *Handler) fallShort(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, repl *caddy.Replacer, req *requirement, s *session, reason string, bearer bool, description string, extra ...zap.Field) error {
 	mode := "enforce"
 	if req.reportOnly {
 		mode = outcomeReportOnly
@@ -52,8 +53,8 @@ func (h *Handler) fallShort(w http.ResponseWriter, r *http.Request, next caddyht
 	repl.Set("http.stepup.rule", req.rule)
 	repl.Set("http.stepup.reason", reason)
 	if c := h.logger.Check(zapcore.InfoLevel, "step-up required"); c != nil {
-		c.Write(logRule(req.rule), zap.String("reason", reason), zap.String("mode", mode),
-			logSubject(h, subjectOf(s)), logClientIP(h, r), logRequest(r))
+		c.Write(append([]zap.Field{logRule(req.rule), zap.String("reason", reason), zap.String("mode", mode),
+			logSubject(h, subjectOf(s)), logClientIP(h, r), logRequest(r)}, extra...)...)
 	}
 	if req.reportOnly {
 		h.metrics.requests.WithLabelValues(outcomeReportOnly).Inc()

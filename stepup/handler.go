@@ -459,7 +459,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	if v.stepUp {
 		if reason := h.riskReq.check(s, h.now(), h.levels); reason != "" {
-			return h.fallShort(w, r, next, repl, h.riskReq, s, riskRuleName, bearer, describeRisk(&v, reason, h.riskReq))
+			return h.fallShort(w, r, next, repl, h.riskReq, s, riskRuleName, bearer, h.describeRisk(&v, reason, h.riskReq), riskLogFields(&v)...)
 		}
 		if req == nil {
 			req = h.riskReq

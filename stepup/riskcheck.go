@@ -112,14 +112,25 @@ func platformHint(r *http.Request) string {
 	return ""
 }
 
-// recordLogin notes the risk baseline in a freshly minted session.
-func (h *Handler) recordLogin(r *http.Request, s *session) {
+// recordLogin notes the risk baseline in a freshly minted session. A
+// browser that arrives without a device cookie (it came straight to the
+// login endpoint, or from an API client's step_up_url) is given one here,
+// so the baseline names the device the session will be used from.
+func (h *Handler) recordLogin(w http.ResponseWriter, r *http.Request, s *session) {
 	if h.risk == nil {
 		return
 	}
-	id, _ := cookieValue(r.Header, h.cookies(r).device)
 	var device uint64
-	if risk.ValidDeviceID(id) {
+	if h.riskConfig.NewDevice != nil {
+		name := h.cookies(r).device
+		id, _ := cookieValue(r.Header, name)
+		if !risk.ValidDeviceID(id) {
+			id = risk.NewDeviceID()
+			http.SetCookie(w, &http.Cookie{
+				Name: name, Value: id, Path: "/", MaxAge: int(deviceCookieLifetime.Seconds()),
+				Secure: h.secureCookies(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
+			})
+		}
 		device = risk.DeviceHash(id, r.UserAgent(), platformHint(r))
 	}
 	s.Login = h.risk.Record(&risk.Request{Now: h.now(), ClientIP: clientIP(r), Device: device})
@@ -136,7 +147,10 @@ func (h *Handler) denyRisky(w http.ResponseWriter, r *http.Request, repl *caddy.
 	h.logger.Warn("request denied",
 		logRule(ruleName), zap.String("reason", "risk"), zap.Int("risk_score", v.result.Score),
 		zap.String("risk_reasons", reasons), logClientIP(h, r), logRequest(r))
-	description := "request refused: risk score " + strconv.Itoa(v.result.Score) + " (" + reasons + ")"
+	description := "request refused"
+	if h.riskConfig.ExposeReasons {
+		description = "request refused: risk score " + strconv.Itoa(v.result.Score) + " (" + reasons + ")"
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	if isNavigation(r) {
 		return h.renderPage(w, http.StatusForbidden, "Request refused", "This request looks too risky to allow. If this is unexpected, contact your administrator.", "risk")
@@ -168,8 +182,20 @@ func (h *Handler) provisionRisk(ctx caddy.Context) error {
 }
 
 // describeRisk explains a risk step-up for people and error_description.
-func describeRisk(v *riskVerdict, reason string, req *requirement) string {
-	return "risk score " + strconv.Itoa(v.result.Score) + " (" + v.result.Reasons() + "): " + describe(reason, req)
+// The score and the signals that fired stay out of it unless the risk block
+// sets expose_reasons: they would tell an attacker which signal to evade.
+// The audit event always carries them (riskLogFields).
+func (h *Handler) describeRisk(v *riskVerdict, reason string, req *requirement) string {
+	if h.riskConfig.ExposeReasons {
+		return "risk score " + strconv.Itoa(v.result.Score) + " (" + v.result.Reasons() + "): " + describe(reason, req)
+	}
+	return "additional verification is required: " + describe(reason, req)
+}
+
+// riskLogFields are a risk decision's score and per-signal reasons for
+// the audit log.
+func riskLogFields(v *riskVerdict) []zap.Field {
+	return []zap.Field{zap.Int("risk_score", v.result.Score), zap.String("risk_reasons", v.result.Reasons())}
 }
 
 // recordWouldDeny logs and counts a denial that report-only mode skipped.

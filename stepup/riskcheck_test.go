@@ -58,7 +58,7 @@ func TestRiskyAddressNeedsTheRiskACREvenWithoutARule(t *testing.T) {
 	}
 	var body challengeBody
 	_ = json.Unmarshal(out.rec.Body.Bytes(), &body)
-	if !strings.Contains(body.ErrorDescription, "risk score 60 (ip_reputation=60)") || body.ACRValues != "urn:otp" {
+	if !strings.Contains(body.ErrorDescription, "additional verification is required") || body.ACRValues != "urn:otp" {
 		t.Fatalf("challenge: %+v", body)
 	}
 	if got, _ := out.repl.GetString("http.stepup.risk.score"); got != "60" {

@@ -17,6 +17,7 @@ import (
 //	    acr          <value...>
 //	    max_age      <duration>
 //	    report_only
+//	    expose_reasons                # show score and signals to clients
 //	    ip_reputation {
 //	        file      <path...>       # repeatable
 //	        weight    <points>        # default 60
@@ -66,6 +67,8 @@ func (c *Config) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return err
 		case "report_only":
 			return p.flag(&c.ReportOnly)
+		case "expose_reasons":
+			return p.flag(&c.ExposeReasons)
 		case "ip_reputation":
 			c.IPReputation = new(IPReputationConfig)
 			return p.sub("ip_reputation").reputation(c.IPReputation)
@@ -79,7 +82,7 @@ func (c *Config) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			c.NewDevice = new(NewDeviceConfig)
 			return p.sub("new_device").newDevice(c.NewDevice)
 		}
-		return p.unknown(key, "step_up, deny, acr, max_age, report_only, ip_reputation, location, frequency, new_device")
+		return p.unknown(key, "step_up, deny, acr, max_age, report_only, expose_reasons, ip_reputation, location, frequency, new_device")
 	}, nil)
 }
 

@@ -34,6 +34,7 @@ func TestAFullRiskBlockParses(t *testing.T) {
 		acr     urn:mfa phr
 		max_age 5m
 		report_only
+		expose_reasons
 		ip_reputation {
 			file /etc/caddy/firehol_level1.netset
 			file /etc/caddy/drop.txt /etc/caddy/dropv6.txt
@@ -72,7 +73,7 @@ func TestAFullRiskBlockParses(t *testing.T) {
 	want := `{"ip_reputation":{"files":["/etc/caddy/firehol_level1.netset","/etc/caddy/drop.txt","/etc/caddy/dropv6.txt"],"weight":45,"fail_open":true},` +
 		`"location":{"country_db":"/var/lib/GeoIP/GeoLite2-City.mmdb","asn_db":"/var/lib/GeoIP/GeoLite2-ASN.mmdb","country_change":30,"asn_change":10,"impossible_travel":70,"max_speed_kmh":900,"deny_countries":["KP","IR"],"country_denied":95,"fail_open":true},` +
 		`"frequency":{"window":30000000000,"limit":60,"ip_limit":300,"weight":35,"capacity":131072},` +
-		`"new_device":{"weight":25},"step_up":40,"deny":95,"acr":["urn:mfa","phr"],"max_age":300000000000,"report_only":true}`
+		`"new_device":{"weight":25},"step_up":40,"deny":95,"acr":["urn:mfa","phr"],"max_age":300000000000,"report_only":true,"expose_reasons":true}`
 	if string(got) != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
@@ -121,7 +122,7 @@ func TestBadRiskBlocksAreRejectedWithTheExactError(t *testing.T) {
 		want  string
 	}{
 		{"argument on risk", "risk high {\n}", `stepup: risk: unexpected argument "high"; settings go in the block, at Testfile:2`},
-		{"unknown subdirective", "risk {\nscore 5\n}", `stepup: risk: unknown subdirective "score" (use step_up, deny, acr, max_age, report_only, ip_reputation, location, frequency, new_device), at Testfile:3`},
+		{"unknown subdirective", "risk {\nscore 5\n}", `stepup: risk: unknown subdirective "score" (use step_up, deny, acr, max_age, report_only, expose_reasons, ip_reputation, location, frequency, new_device), at Testfile:3`},
 		{"repeated subdirective", "risk {\nstep_up 40\nstep_up 45\n}", `stepup: risk: step_up is set twice; keep one, at Testfile:4`},
 		{"step_up without value", "risk {\nstep_up\n}", `stepup: risk: wrong argument count or unexpected line ending after 'step_up', at Testfile:3`},
 		{"step_up with two values", "risk {\nstep_up 40 50\n}", `stepup: risk: wrong argument count or unexpected line ending after '50', at Testfile:3`},

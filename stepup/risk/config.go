@@ -44,6 +44,14 @@ type Config struct {
 	// ReportOnly evaluates and records the score (placeholders, logs) but
 	// never challenges or denies. Default: false.
 	ReportOnly bool `json:"report_only,omitempty"`
+
+	// ExposeReasons puts the score and the signals that fired into the
+	// answers clients see (the challenge's error_description, the 403
+	// body). Off, clients get a generic reason, so an attacker is not told
+	// which signal to evade; the audit log and the
+	// `{http.stepup.risk.*}` placeholders carry the details either way.
+	// For demos and report-only rollouts. Default: false.
+	ExposeReasons bool `json:"expose_reasons,omitempty"`
 }
 
 // IPReputationConfig scores client IPs found on lists.

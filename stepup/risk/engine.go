@@ -144,7 +144,10 @@ func (e *Engine) Evaluate(req *Request, out *Result) {
 	if e.freq != nil {
 		e.freq.evaluate(req, ip, out)
 	}
-	if e.newDevice > 0 && req.HasLogin && req.Device != req.Login.Device {
+	// A login that recorded no device (it came straight to the login
+	// endpoint, or from an API client's step_up_url) is "unknown", like
+	// every zero field of Recorded: it must not count as a change.
+	if e.newDevice > 0 && req.HasLogin && req.Login.Device != 0 && req.Device != req.Login.Device {
 		out.add(SignalNewDevice, e.newDevice, false)
 	}
 	out.Score = min(max(out.Score, 0), 100)

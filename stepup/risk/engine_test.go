@@ -161,3 +161,18 @@ func TestEvaluatingWhileFilesReloadIsSafe(t *testing.T) {
 		<-done
 	}
 }
+
+func TestNewDeviceDoesNotFireWhenTheLoginRecordedNoDevice(t *testing.T) {
+	e, _ := newEngine(t, &Config{NewDevice: &NewDeviceConfig{Weight: 30}})
+	none := e.Record(&Request{Now: t0, ClientIP: london}) // no device cookie at login
+	for _, device := range []uint64{0, 7} {
+		r := evaluate(e, Request{Now: t0, ClientIP: london, SessionKey: 1, HasLogin: true, Login: none, Device: device})
+		if r.Score != 0 {
+			t.Errorf("device %d against a login with no device: score %d (%s), want 0", device, r.Score, r.Reasons())
+		}
+	}
+	known := e.Record(&Request{Now: t0, ClientIP: london, Device: 7})
+	if r := evaluate(e, Request{Now: t0, ClientIP: london, SessionKey: 1, HasLogin: true, Login: known, Device: 8}); r.Reasons() != "new_device=30" {
+		t.Errorf("another device than the recorded one: %q, want new_device=30", r.Reasons())
+	}
+}

@@ -1,0 +1,50 @@
+package integration
+
+import (
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// A browser whose first visit is the login endpoint (a bookmarked sign-in
+// link, or an API client's step_up_url) has no device cookie when it logs
+// in. Its later requests, from the same browser and place, must not count
+// as coming from a new device (issue 13, item 9).
+func TestNewDeviceDoesNotFireAfterALoginThatRecordedNoDevice(t *testing.T) {
+	e := newRiskEnv(t, "")
+	ip := new(atomic.Value)
+	ip.Store(ipLondon)
+	b := clientFrom(e.caddy, ip)
+	e.grant("alice", acrPwd, "pwd")
+	if got := navigate(t, b, e.caddy.URL()+"/.stepup/login?return_to=/").echoed(t); got.User != "alice" {
+		t.Fatalf("login through the login endpoint: %+v", got)
+	}
+	for i := range 3 {
+		if resp, body := api(t, b, "GET", e.caddy.URL()+"/"); resp.StatusCode != http.StatusOK {
+			t.Fatalf("request %d after the login, same browser and place: %d %s", i+1, resp.StatusCode, truncate(body))
+		}
+	}
+}
+
+// A risk challenge tells the client only that more verification is needed;
+// the score and the signal that fired go to the audit log (issue 13,
+// items 14 and 15).
+func TestRiskChallengeKeepsItsReasonsInTheAuditLog(t *testing.T) {
+	e, b, ip := signedInFromLondon(t, "")
+	ip.Store(ipListed)
+	mark := logMark(e.caddy)
+	resp, body := api(t, b, "GET", e.caddy.URL()+"/")
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a blocklisted address with a password session: %d %s", resp.StatusCode, truncate(body))
+	}
+	for where, text := range map[string]string{"body": body, "WWW-Authenticate": resp.Header.Get("WWW-Authenticate")} {
+		if strings.Contains(text, "ip_reputation") || strings.Contains(text, "risk score") {
+			t.Errorf("the challenge's %s tells the client which signal fired: %s", where, text)
+		}
+	}
+	event := waitLogEntry(t, e.caddy, mark, logQuery{msg: "step-up required", reason: "risk"})
+	if event["risk_score"] != float64(60) || event.str("risk_reasons") != "ip_reputation=60" {
+		t.Fatalf("the risk challenge's audit event lacks its score and reasons: %v", event)
+	}
+}
