@@ -1,0 +1,273 @@
+package stepup
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
+)
+
+// explainRuns are the handlers explain lets act on the request: they only
+// rewrite it or answer from memory, and what they do can change what a
+// stepup handler sees (a rewrite) or whether it is reached (a respond).
+// Any other handler (reverse_proxy, file_server, forward_auth, ...) is where
+// explain stops: it records the module and never runs it.
+var explainRuns = map[string]bool{
+	"http.handlers.vars":            true,
+	"http.handlers.map":             true,
+	"http.handlers.rewrite":         true,
+	"http.handlers.headers":         true,
+	"http.handlers.request_body":    true,
+	"http.handlers.static_response": true,
+	"http.handlers.error":           true,
+	"http.handlers.authentication":  true,
+	"http.handlers.encode":          true,
+}
+
+// explainRecorder instruments a server's routes and records what happens.
+type explainRecorder struct {
+	q       explainQuery
+	dir     string
+	steps   []*explainedStep
+	reached string
+	idps    map[*Handler]*idpClient
+}
+
+// instrument swaps, in place, every stepup handler for a probe around it and
+// every handler explain must not run for a stop, descending into subroutes,
+// then recompiles each route's middleware from its handlers.
+func (rec *explainRecorder) instrument(ctx caddy.Context, routes caddyhttp.RouteList) error {
+	for i := range routes {
+		for j, mh := range routes[i].Handlers {
+			switch h := mh.(type) {
+			case *Handler:
+				routes[i].Handlers[j] = &explainProbe{h: h, rec: rec}
+			case *caddyhttp.Subroute:
+				if err := rec.instrument(ctx, h.Routes); err != nil {
+					return err
+				}
+				if h.Errors != nil {
+					if err := rec.instrument(ctx, h.Errors.Routes); err != nil {
+						return err
+					}
+				}
+			default:
+				if id := caddy.GetModuleID(mh); !explainRuns[id] {
+					routes[i].Handlers[j] = explainStop{module: id, rec: rec}
+				}
+			}
+		}
+		// The handlers are loaded already (HandlersRaw is spent), so this
+		// only rebuilds the route's middleware chain from Handlers.
+		if err := routes[i].ProvisionHandlers(ctx, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// serve runs the request through the server's routes as the server does,
+// then, on an error, through its handle_errors routes.
+func (rec *explainRecorder) serve(srv *caddyhttp.Server, w http.ResponseWriter, r *http.Request) {
+	r = caddyhttp.PrepareRequest(r, caddy.NewReplacer(), w, srv)
+	end := caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error { return nil })
+	err := srv.Routes.Compile(end).ServeHTTP(w, r)
+	if err == nil {
+		return
+	}
+	status := http.StatusInternalServerError
+	var he caddyhttp.HandlerError
+	if errors.As(err, &he) && he.StatusCode != 0 {
+		status = he.StatusCode
+	}
+	if srv.Errors != nil && len(srv.Errors.Routes) > 0 {
+		r = srv.Errors.WithError(r, err)
+		errEnd := caddyhttp.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) error {
+			w.WriteHeader(status)
+			return nil
+		})
+		if srv.Errors.Routes.Compile(errEnd).ServeHTTP(w, r) == nil {
+			return
+		}
+	}
+	w.WriteHeader(status)
+}
+
+// conclude fills the explanation from the recorded steps and the response.
+func (rec *explainRecorder) conclude(out *explanation, w *httptest.ResponseRecorder) {
+	out.Stepup, out.Reached = rec.steps, rec.reached
+	if out.Stepup == nil {
+		out.Stepup = []*explainedStep{}
+	}
+	resp := w.Result()
+	if rec.reached == "" || resp.StatusCode != http.StatusOK || w.Body.Len() > 0 {
+		out.Status = resp.StatusCode
+		body := w.Body.String()
+		if len(body) > 512 {
+			body = body[:512] + "…"
+		}
+		out.Body = body
+		for _, name := range []string{"Www-Authenticate", "Location", "Retry-After", "Content-Type"} {
+			if v := resp.Header.Get(name); v != "" {
+				if out.Headers == nil {
+					out.Headers = map[string]string{}
+				}
+				out.Headers[name] = v
+			}
+		}
+	}
+	if len(rec.steps) == 0 {
+		out.Verdict = verdictNoStepup
+		return
+	}
+	last := rec.steps[len(rec.steps)-1]
+	switch {
+	case last.passed && last.Result == "":
+		out.Verdict = verdictUnprotected
+	case last.passed && last.Result == outcomeReportOnly:
+		out.Verdict = verdictReportOnly
+	case last.passed:
+		out.Verdict = verdictPass
+	case last.NeedsIdP:
+		out.Verdict = verdictLogin
+	case resp.StatusCode == http.StatusUnauthorized:
+		out.Verdict = verdictChallenge
+	case resp.StatusCode == http.StatusForbidden:
+		out.Verdict = verdictDenied
+	default:
+		out.Verdict = verdictRefused
+	}
+}
+
+// explainStop stands in for a handler explain does not run.
+type explainStop struct {
+	module string
+	rec    *explainRecorder
+}
+
+func (s explainStop) ServeHTTP(http.ResponseWriter, *http.Request, caddyhttp.Handler) error {
+	if s.rec.reached == "" {
+		s.rec.reached = strings.TrimPrefix(s.module, "http.handlers.")
+	}
+	return nil
+}
+
+// explainProbe runs the real stepup handler and records its decision.
+type explainProbe struct {
+	h   *Handler
+	rec *explainRecorder
+}
+
+func (p *explainProbe) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	step := &explainedStep{}
+	p.rec.steps = append(p.rec.steps, step)
+	p.rec.offline(p.h, step)
+	if err := p.rec.describeSession(p.h, r); err != nil {
+		return err
+	}
+	// What the handler demands of this request, from its own rule lookup.
+	if req, err := p.h.requirementFor(r); err == nil && req != nil {
+		step.ACR, step.AMR, step.MaxAge = req.acrValues, strings.Join(req.amr, " "), maxAgeText(req)
+		step.ReportOnly = req.reportOnly
+	}
+	err := p.h.ServeHTTP(w, r, caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		step.passed = true
+		p.read(step, r)
+		return next.ServeHTTP(w, r)
+	}))
+	if !step.passed {
+		p.read(step, r)
+	}
+	return err
+}
+
+// read copies the handler's placeholders into the step.
+func (p *explainProbe) read(step *explainedStep, r *http.Request) {
+	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if repl == nil {
+		return
+	}
+	get := func(key string) string { v, _ := repl.GetString(key); return v }
+	step.Rule, step.Result, step.Reason = get("http.stepup.rule"), get("http.stepup.result"), get("http.stepup.reason")
+	step.RiskScore, step.RiskReasons = get("http.stepup.risk.score"), get("http.stepup.risk.reasons")
+	if step.Rule == riskRuleName && p.h.riskReq != nil {
+		req := p.h.riskReq
+		step.ACR, step.AMR, step.MaxAge = req.acrValues, strings.Join(req.amr, " "), maxAgeText(req)
+	}
+}
+
+// offline gives the handler an IdP client that never leaves the process:
+// a request that needs the IdP is recorded as such instead.
+func (rec *explainRecorder) offline(h *Handler, step *explainedStep) {
+	if rec.idps == nil {
+		rec.idps = map[*Handler]*idpClient{}
+	}
+	c, ok := rec.idps[h]
+	if !ok {
+		c = &idpClient{issuer: h.Provider.Issuer, clientID: h.Provider.ClientID, now: h.now}
+		rec.idps[h] = c
+		h.idp = c
+		// explain reports what the handler decided; its audit events (and
+		// the outage warning the offline IdP would cause) are noise here.
+		h.logger = zap.NewNop()
+	}
+	c.http = &http.Client{Transport: explainNoIdP{step: step}}
+}
+
+type explainNoIdP struct{ step *explainedStep }
+
+var errExplainNoIdP = errors.New("explain does not contact the identity provider")
+
+func (t explainNoIdP) RoundTrip(*http.Request) (*http.Response, error) {
+	t.step.NeedsIdP = true
+	return nil, errExplainNoIdP
+}
+
+// describeSession gives the request the session the query describes,
+// sealed with this handler's own keys (in explain's throwaway storage), and
+// the device cookie and login baseline the risk engine compares against.
+func (rec *explainRecorder) describeSession(h *Handler, r *http.Request) error {
+	q := rec.q
+	var device uint64
+	if h.risk != nil && h.riskConfig.NewDevice != nil {
+		deviceID := risk.NewDeviceID()
+		r.AddCookie(&http.Cookie{Name: h.cookies(r).device, Value: deviceID})
+		loginDevice := deviceID
+		if q.Device == "new" {
+			loginDevice = risk.NewDeviceID() // the login was made on another device
+		}
+		device = risk.DeviceHash(loginDevice, r.UserAgent(), platformHint(r))
+	}
+	if !q.hasSession() {
+		return nil
+	}
+	now := h.now()
+	subject := q.Subject
+	if subject == "" {
+		subject = "explain-user"
+	}
+	s := &session{Subject: subject, ACR: q.ACR, AMR: q.AMR, AuthTime: now.Add(-q.AuthAge), Issued: now.Add(-q.AuthAge), Expires: now.Add(h.sessionLifetime)}
+	if h.risk != nil {
+		loginIP := q.LoginIP
+		if loginIP == "" {
+			loginIP = q.IP
+		}
+		s.Login = h.risk.Record(&risk.Request{Now: s.AuthTime, ClientIP: netip.MustParseAddr(loginIP), Device: device})
+		s.HasLogin = true
+	}
+	minted := httptest.NewRecorder()
+	if err := h.writeSession(minted, r, s); err != nil {
+		return err
+	}
+	for _, c := range minted.Result().Cookies() {
+		r.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	return nil
+}
