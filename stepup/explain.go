@@ -131,6 +131,9 @@ func (e *explanation) print(out io.Writer, q explainQuery) error {
 		}
 	}
 	fmt.Fprintf(&b, "verdict: %s\n", e.Verdict)
+	if e.Verdict == verdictLogin {
+		b.WriteString("answer: a redirect to the identity provider's authorization endpoint\n")
+	}
 	if e.Status != 0 {
 		fmt.Fprintf(&b, "answer: %d %s\n", e.Status, http.StatusText(e.Status))
 		for _, name := range []string{"Www-Authenticate", "Location", "Retry-After"} {

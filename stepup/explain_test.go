@@ -103,7 +103,7 @@ func TestExplainShowsReportOnlyRulesUnmatchedRequestsAndBrowserLogins(t *testing
 		t.Errorf("unmatched request: %+v", e)
 	}
 	nav := explainQuery{Method: "GET", URL: "https://app.example.com/admin", Headers: []string{"Accept: text/html", "Sec-Fetch-Mode: navigate"}}
-	if e := explainFor(t, explainCaddyfile, nav); e.Verdict != verdictLogin || !e.Stepup[0].NeedsIdP {
+	if e := explainFor(t, explainCaddyfile, nav); e.Verdict != verdictLogin || !e.Stepup[0].NeedsIdP || e.Status != 0 {
 		t.Errorf("a browser navigation needing a login: %+v", e)
 	}
 }

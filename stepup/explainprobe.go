@@ -136,7 +136,11 @@ func (rec *explainRecorder) conclude(out *explanation, w *httptest.ResponseRecor
 	case last.passed:
 		out.Verdict = verdictPass
 	case last.NeedsIdP:
+		// The answer recorded is the offline IdP's failure, not the
+		// server's: a live one would redirect the browser (or check the
+		// token) there.
 		out.Verdict = verdictLogin
+		out.Status, out.Headers, out.Body = 0, nil, ""
 	case resp.StatusCode == http.StatusUnauthorized:
 		out.Verdict = verdictChallenge
 	case resp.StatusCode == http.StatusForbidden:
