@@ -61,7 +61,9 @@ type protectionCase struct {
 func TestEachExampleProtectsWhatItsCommentSays(t *testing.T) {
 	mfa := []string{"--acr", "urn:example:mfa", "--auth-age", "1m"}
 	pwd := []string{"--acr", "urn:example:pwd", "--auth-age", "1m"}
-	with := func(session []string, args ...string) []string { return append(append([]string{}, args...), session...) }
+	with := func(session []string, args ...string) []string {
+		return append(append([]string{}, args...), session...)
+	}
 	cases := map[string][]protectionCase{
 		"admin-paths": {
 			{"the admin root needs a login", []string{"--url", "https://app.example.com/admin"}, "challenge", "admin", "no_session"},
