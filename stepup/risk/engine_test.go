@@ -124,7 +124,8 @@ func TestEvaluatingWhileFilesReloadIsSafe(t *testing.T) {
 	dir := t.TempDir()
 	list := filepath.Join(dir, "list.txt")
 	writeFile(t, list, "192.0.2.0/24\n", t0)
-	db := copyFile(t, maxmind(t, "GeoIP2-City-Test.mmdb"), dir)
+	city := testDBs(t).City
+	db := copyFile(t, city, dir)
 	c := allSignals(t)
 	c.IPReputation.Files = []string{list}
 	c.Location.CountryDB = db
@@ -148,7 +149,7 @@ func TestEvaluatingWhileFilesReloadIsSafe(t *testing.T) {
 	}
 	for i := range 20 {
 		writeFile(t, list, fmt.Sprintf("192.0.%d.0/24\n", i), t0.Add(time.Duration(i+1)*time.Second))
-		tmp := copyFile(t, maxmind(t, "GeoIP2-City-Test.mmdb"), t.TempDir())
+		tmp := copyFile(t, city, t.TempDir())
 		if err := os.Chtimes(tmp, t0.Add(time.Duration(i+1)*time.Second), t0.Add(time.Duration(i+1)*time.Second)); err != nil {
 			t.Fatal(err)
 		}

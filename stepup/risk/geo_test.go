@@ -3,22 +3,26 @@ package risk
 import (
 	"net/netip"
 	"testing"
+
+	"github.com/caddy-stepup/caddy-stepup/internal/mmdbtest"
 )
 
 // The address cache answers exactly what walking the tree answers, for
 // addresses the database knows and ones it does not, IPv4 and IPv6, and
 // for addresses that share a slot and keep evicting each other.
 func TestGeoAddressCacheAnswersWhatTheTreeAnswers(t *testing.T) {
-	db, err := openGeoDB(maxmind(t, "GeoIP2-City-Test.mmdb"), "country")
+	db, err := openGeoDB(testDBs(t).City, "country")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addrs := []netip.Addr{london, milton, sanDiego, linkoping, tokyo6, gb6, private, sanDiego6,
-		netip.MustParseAddr("81.2.69.143"), netip.MustParseAddr("2001:218::2")}
-	// Two addresses in one slot, found by search.
+		manchester, registeredOnly, netip.AddrFrom16(london.As16()),
+		netip.MustParseAddr(mmdbtest.LondonOther), netip.MustParseAddr("2001:db8:81::2")}
+	// Two addresses in one slot, found by search from the databases'
+	// networks on.
 	bySlot := map[uint64]netip.Addr{}
 	for i := range 1 << 20 {
-		a := netip.AddrFrom4([4]byte{81, 2, byte(i >> 8), byte(i)})
+		a := netip.AddrFrom4([4]byte{198, 51, byte(100 + i>>8), byte(i)})
 		if other, ok := bySlot[addrSlot(a)]; ok {
 			addrs = append(addrs, other, a)
 			break
@@ -52,7 +56,7 @@ func TestGeoAddressCacheAnswersWhatTheTreeAnswers(t *testing.T) {
 }
 
 func TestGeoRepeatLookupsAllocateNothing(t *testing.T) {
-	db, err := openGeoDB(maxmind(t, "GeoIP2-City-Test.mmdb"), "country")
+	db, err := openGeoDB(testDBs(t).City, "country")
 	if err != nil {
 		t.Fatal(err)
 	}

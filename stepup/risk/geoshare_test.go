@@ -18,10 +18,8 @@ func heldKeys(t *testing.T, keys ...string) (held int) {
 }
 
 func TestEnginesReadingTheSameDatabaseShareOneCopy(t *testing.T) {
-	dir := t.TempDir()
-	city := copyFile(t, maxmind(t, "GeoIP2-City-Test.mmdb"), dir)
-	asn := copyFile(t, maxmind(t, "GeoLite2-ASN-Test.mmdb"), dir)
-	c := &LocationConfig{CountryDB: city, ASNDB: asn, CountryChange: 30}
+	dbs := testDBs(t)
+	c := &LocationConfig{CountryDB: dbs.City, ASNDB: dbs.ASN, CountryChange: 30}
 	a, _ := newEngine(t, &Config{Location: c})
 	b, logs := newEngine(t, &Config{Location: c}) // a second site, or the config after a reload
 
@@ -60,14 +58,13 @@ func TestEnginesReadingTheSameDatabaseShareOneCopy(t *testing.T) {
 }
 
 func TestAChangedDatabaseIsANewEntryAndTheOldOneIsReleased(t *testing.T) {
-	dir := t.TempDir()
-	path := copyFile(t, maxmind(t, "GeoIP2-Country-Test.mmdb"), dir)
+	dbs := testDBs(t)
+	path := dbs.Country
 	c := &LocationConfig{CountryDB: path, CountryChange: 30}
 	e, _ := newEngine(t, &Config{Location: c})
 	before, oldKey := e.loc.country.Load(), e.loc.holds.keys["country"]
 
-	b := copyFile(t, maxmind(t, "GeoIP2-City-Test.mmdb"), t.TempDir())
-	if err := renameOver(b, path); err != nil {
+	if err := renameOver(dbs.City, path); err != nil {
 		t.Fatal(err)
 	}
 	e.watch.poll()
@@ -85,7 +82,7 @@ func TestAChangedDatabaseIsANewEntryAndTheOldOneIsReleased(t *testing.T) {
 }
 
 func TestAPollFinishingAfterCloseHoldsNothing(t *testing.T) {
-	path := copyFile(t, maxmind(t, "GeoIP2-Country-Test.mmdb"), t.TempDir())
+	path := testDBs(t).Country
 	e, _ := newEngine(t, &Config{Location: &LocationConfig{CountryDB: path, CountryChange: 30}})
 	key := e.loc.holds.keys["country"]
 	e.Close()

@@ -12,34 +12,33 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/caddy-stepup/caddy-stepup/internal/mmdbtest"
 )
 
-// maxmindDir is MaxMind's test databases, beside the repository (CI clones
-// it with shared/ next to it, as /work has it).
-const maxmindDir = "../../../shared/testdata/maxmind"
-
-// maxmind returns the path of one of MaxMind's test databases, failing the
-// test (not skipping it) when the shared test data is missing.
-func maxmind(t testing.TB, name string) string {
+// testDBs writes the generated MaxMind databases (internal/mmdbtest) into
+// a new temporary directory: a test may replace or touch its files.
+func testDBs(t testing.TB) mmdbtest.Paths {
 	t.Helper()
-	p := filepath.Join(maxmindDir, name)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("MaxMind test database missing: %v\n"+
-			"the tests expect the shared test data beside the repository, at <repo>/../shared/testdata/maxmind/", err)
+	p, err := mmdbtest.WriteAll(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
 	return p
 }
 
-// Addresses of MaxMind's test databases (see the .json beside each).
+// Addresses of the generated databases (see internal/mmdbtest/places.go).
 var (
-	london    = netip.MustParseAddr("81.2.69.142")    // GB, 51.5142,-0.0931, radius 10 km; no ASN
-	milton    = netip.MustParseAddr("216.160.83.56")  // US, 47.2513,-122.3149, radius 22 km; AS209
-	sanDiego  = netip.MustParseAddr("214.78.120.1")   // US, 32.7405,-117.0935; AS721
-	linkoping = netip.MustParseAddr("89.160.20.115")  // SE, 58.4167,15.6167; AS29518
-	tokyo6    = netip.MustParseAddr("2001:218::1")    // JP (country centre)
-	gb6       = netip.MustParseAddr("2a02:d3c0::1")   // GB (country centre)
-	private   = netip.MustParseAddr("10.1.2.3")       // in no database
-	sanDiego6 = netip.MustParseAddr("2001:480:10::1") // US, San Diego
+	london         = netip.MustParseAddr(mmdbtest.London)         // GB, 51.5142,-0.0931, radius 10 km; no ASN
+	manchester     = netip.MustParseAddr(mmdbtest.Manchester)     // GB, 53.4808,-2.2426, radius 20 km; AS64496
+	milton         = netip.MustParseAddr(mmdbtest.Milton)         // US, 47.2513,-122.3149, radius 22 km; AS64497
+	sanDiego       = netip.MustParseAddr(mmdbtest.SanDiego)       // US, 32.7405,-117.0935, radius 5 km; AS64498
+	linkoping      = netip.MustParseAddr(mmdbtest.Linkoping)      // SE, 58.4167,15.6167, radius 76 km; AS64499
+	registeredOnly = netip.MustParseAddr(mmdbtest.RegisteredOnly) // registered_country US only; AS64503
+	tokyo6         = netip.MustParseAddr(mmdbtest.Tokyo6)         // JP, Tokyo, radius 100 km; AS64504
+	gb6            = netip.MustParseAddr(mmdbtest.GB6)            // GB (country centre, radius 1,000 km); no ASN
+	private        = netip.MustParseAddr(mmdbtest.Unlisted)       // in no database
+	sanDiego6      = netip.MustParseAddr(mmdbtest.SanDiego6)      // US, San Diego, as sanDiego
 )
 
 // t0 is the tests' fixed "now".

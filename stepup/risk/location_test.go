@@ -3,14 +3,18 @@ package risk
 import (
 	"net/netip"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/internal/mmdbtest"
 )
 
 func locationConfig(t testing.TB) *LocationConfig {
+	dbs := testDBs(t)
 	return &LocationConfig{
-		CountryDB:        maxmind(t, "GeoIP2-City-Test.mmdb"),
-		ASNDB:            maxmind(t, "GeoLite2-ASN-Test.mmdb"),
+		CountryDB:        dbs.City,
+		ASNDB:            dbs.ASN,
 		CountryChange:    30,
 		ASNChange:        10,
 		ImpossibleTravel: 70,
@@ -23,11 +27,12 @@ func TestRecordNotesCountryNetworkAndLocationAtLogin(t *testing.T) {
 		ip   netip.Addr
 		want Recorded
 	}{
-		{milton, Recorded{Country: [2]byte{'U', 'S'}, ASN: 209, Lat: 47.2513, Lon: -122.3149, Radius: 22}},
+		{milton, Recorded{Country: [2]byte{'U', 'S'}, ASN: 64497, Lat: 47.2513, Lon: -122.3149, Radius: 22}},
 		{london, Recorded{Country: [2]byte{'G', 'B'}, Lat: 51.5142, Lon: -0.0931, Radius: 10}},
 		{netip.AddrFrom16(london.As16()), Recorded{Country: [2]byte{'G', 'B'}, Lat: 51.5142, Lon: -0.0931, Radius: 10}},
-		{linkoping, Recorded{Country: [2]byte{'S', 'E'}, ASN: 29518, Lat: 58.4167, Lon: 15.6167, Radius: 76}},
-		{tokyo6, Recorded{Country: [2]byte{'J', 'P'}, Lat: 35.68536, Lon: 139.75309, Radius: 100}},
+		{linkoping, Recorded{Country: [2]byte{'S', 'E'}, ASN: 64499, Lat: 58.4167, Lon: 15.6167, Radius: 76}},
+		{tokyo6, Recorded{Country: [2]byte{'J', 'P'}, ASN: 64504, Lat: 35.68536, Lon: 139.75309, Radius: 100}},
+		{registeredOnly, Recorded{Country: [2]byte{'U', 'S'}, ASN: 64503}}, // no country of its own: the registered one
 		{private, Recorded{}},
 	}
 	for _, tt := range tests {
@@ -61,7 +66,9 @@ func TestLocationSignalsCompareWithWhatWasRecordedAtLogin(t *testing.T) {
 		{"IPv6 San Diego to IPv4 San Diego", sanDiego6, time.Minute, sanDiego, ""},
 		{"an address no database knows scores nothing", london, time.Second, private, ""},
 		{"a login from an unknown address compares with nothing", private, time.Second, linkoping, ""},
-		{"a network unknown at login compares with nothing", london, 48 * time.Hour, london, ""},
+		{"a network unknown at login compares with nothing", london, 48 * time.Hour, manchester, ""},
+		{"London to Manchester (260 km) in an hour is possible", manchester, time.Hour, london, ""},
+		{"London to Manchester in ten minutes is not", manchester, 10 * time.Minute, london, "impossible_travel=70"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -100,7 +107,7 @@ func TestImpossibleTravelTakesAccuracyRadiiOffTheDistance(t *testing.T) {
 }
 
 func TestCountryListsDenyOrAllow(t *testing.T) {
-	db := maxmind(t, "GeoIP2-Country-Test.mmdb")
+	db := testDBs(t).Country
 	tests := []struct {
 		name  string
 		cfg   LocationConfig
@@ -162,7 +169,7 @@ func TestMissingDatabasesFailOpenOrClosedPerSignal(t *testing.T) {
 }
 
 func TestACountryDatabaseCannotJudgeTravel(t *testing.T) {
-	c := &LocationConfig{CountryDB: maxmind(t, "GeoIP2-Country-Test.mmdb"), CountryChange: 30, ImpossibleTravel: 70}
+	c := &LocationConfig{CountryDB: testDBs(t).Country, CountryChange: 30, ImpossibleTravel: 70}
 	e, logs := newEngine(t, &Config{Location: c})
 	login := Recorded{Country: [2]byte{'G', 'B'}, Lat: 51.5142, Lon: -0.0931, At: t0.Unix()}
 	r := evaluate(e, Request{Now: t0.Add(time.Hour), ClientIP: milton, HasLogin: true, Login: login})
@@ -175,20 +182,101 @@ func TestACountryDatabaseCannotJudgeTravel(t *testing.T) {
 }
 
 func TestADatabaseOfTheWrongKindIsRejected(t *testing.T) {
-	c := &LocationConfig{CountryDB: maxmind(t, "GeoLite2-ASN-Test.mmdb"), CountryChange: 30, FailOpen: true}
+	dbs := testDBs(t)
+	tests := []struct {
+		name       string
+		country    string
+		asn        string
+		want       string
+		wantLogged string
+	}{
+		{"an ASN database as country_db", dbs.ASN, "", "country_change=0(unavailable)", `database type "GeoLite2-ASN" has no country data`},
+		{"an Anonymous-IP database as country_db", dbs.AnonymousIP, "", "country_change=0(unavailable)", `database type "GeoIP2-Anonymous-IP" has no country data`},
+		{"an Anonymous-IP database as asn_db", dbs.City, dbs.AnonymousIP, "country_change=30 asn_change=0(unavailable)", `database type "GeoIP2-Anonymous-IP" has no asn data`},
+		{"a City database as asn_db", dbs.City, dbs.City, "country_change=30 asn_change=0(unavailable)", `database type "GeoIP2-City" has no asn data`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &LocationConfig{CountryDB: tt.country, ASNDB: tt.asn, CountryChange: 30, FailOpen: true}
+			if tt.asn != "" {
+				c.ASNChange = 10
+			}
+			e, logs := newEngine(t, &Config{Location: c})
+			r := evaluate(e, Request{Now: t0, ClientIP: london, HasLogin: true, Login: Recorded{Country: [2]byte{'U', 'S'}, ASN: 64496}})
+			if got := r.Reasons(); got != tt.want {
+				t.Errorf("reasons %q, want %q", got, tt.want)
+			}
+			unavailable := logs.FilterMessage("risk: data file unavailable; " + failMode(true, "location")).All()
+			if len(unavailable) != 1 || !strings.Contains(unavailable[0].ContextMap()["error"].(string), tt.wantLogged) {
+				t.Errorf("not logged as %q: %v", tt.wantLogged, logs.All())
+			}
+		})
+	}
+}
+
+// A file that is not a database at all (an interrupted download) is
+// unavailable, and the signals fail as configured.
+func TestATruncatedDatabaseIsUnavailable(t *testing.T) {
+	c := &LocationConfig{CountryDB: testDBs(t).Truncated, CountryChange: 30, ImpossibleTravel: 70}
 	e, logs := newEngine(t, &Config{Location: c})
 	r := evaluate(e, Request{Now: t0, ClientIP: london, HasLogin: true, Login: Recorded{Country: [2]byte{'U', 'S'}}})
-	if got, want := r.Reasons(), "country_change=0(unavailable)"; got != want {
+	if got, want := r.Reasons(), "country_change=30(unavailable) impossible_travel=70(unavailable)"; got != want {
 		t.Errorf("reasons %q, want %q", got, want)
 	}
-	if logs.FilterMessage("risk: data file unavailable; "+failMode(true, "location")).Len() != 1 {
+	if logs.FilterMessage("risk: data file unavailable; "+failMode(false, "location")).Len() != 1 {
 		t.Errorf("not logged: %v", logs.All())
 	}
 }
 
+// A database that opens but whose records do not decode fails each lookup
+// of an address it knows: those requests are scored as if it were
+// unavailable, the error is logged once, and addresses it does not know
+// still score nothing.
+func TestADatabaseWhoseRecordsDoNotDecodeFailsThoseLookups(t *testing.T) {
+	c := &LocationConfig{CountryDB: testDBs(t).BadData, CountryChange: 30, ImpossibleTravel: 70}
+	e, logs := newEngine(t, &Config{Location: c})
+	login := Recorded{Country: [2]byte{'U', 'S'}, Lat: 47.2513, Lon: -122.3149, At: t0.Unix()}
+	for _, ip := range []netip.Addr{london, milton} {
+		r := evaluate(e, Request{Now: t0.Add(time.Hour), ClientIP: ip, HasLogin: true, Login: login})
+		if got, want := r.Reasons(), "country_change=30(unavailable) impossible_travel=70(unavailable)"; got != want {
+			t.Errorf("%s: reasons %q, want %q", ip, got, want)
+		}
+	}
+	if r := evaluate(e, Request{Now: t0, ClientIP: private, HasLogin: true, Login: login}); r.N != 0 {
+		t.Errorf("an address the database does not know scored %s", r.Reasons())
+	}
+	if n := logs.FilterMessage("risk: MaxMind lookup failed; treating the database as unavailable for such requests (logged once)").Len(); n != 1 {
+		t.Errorf("lookup failure logged %d times, want once", n)
+	}
+	if got := e.Record(&Request{Now: t0, ClientIP: london}); got != (Recorded{At: t0.Unix()}) {
+		t.Errorf("Record from an undecodable database = %+v", got)
+	}
+}
+
+// A loaded database replaced by a broken file stays in use.
+func TestABrokenReplacementKeepsTheLoadedDatabase(t *testing.T) {
+	dbs := testDBs(t)
+	c := &LocationConfig{CountryDB: dbs.City, CountryChange: 30}
+	e, logs := newEngine(t, &Config{Location: c})
+	req := Request{Now: t0, ClientIP: milton, HasLogin: true, Login: Recorded{Country: [2]byte{'G', 'B'}}}
+	if got := evaluate(e, req).Reasons(); got != "country_change=30" {
+		t.Fatalf("before: %q", got)
+	}
+	if err := renameOver(dbs.Truncated, dbs.City); err != nil {
+		t.Fatal(err)
+	}
+	e.watch.poll()
+	if got := evaluate(e, req).Reasons(); got != "country_change=30" {
+		t.Errorf("after a truncated file replaced the database: %q", got)
+	}
+	if logs.FilterMessage("risk: data file unreadable; keeping the copy loaded before").Len() != 1 {
+		t.Errorf("the broken replacement was not reported: %v", logs.All())
+	}
+}
+
 func TestADatabaseIsReloadedWhenItChanges(t *testing.T) {
-	dir := t.TempDir()
-	path := copyFile(t, maxmind(t, "GeoIP2-Country-Test.mmdb"), dir)
+	dbs := testDBs(t)
+	path := dbs.Country
 	c := &LocationConfig{CountryDB: path, CountryChange: 30, ImpossibleTravel: 70}
 	e, _ := newEngine(t, &Config{Location: c})
 	login := Recorded{Country: [2]byte{'G', 'B'}, Lat: 51.5142, Lon: -0.0931, At: t0.Unix()}
@@ -196,13 +284,35 @@ func TestADatabaseIsReloadedWhenItChanges(t *testing.T) {
 	if got := evaluate(e, req).Reasons(); got != "country_change=30 impossible_travel=70(unavailable)" {
 		t.Fatalf("before: %s", got)
 	}
-	city := maxmind(t, "GeoIP2-City-Test.mmdb")
-	b := copyFile(t, city, t.TempDir())
-	if err := renameOver(b, path); err != nil { // geoipupdate replaces the file this way
+	if err := renameOver(dbs.City, path); err != nil { // geoipupdate replaces the file this way
 		t.Fatal(err)
 	}
 	e.watch.poll()
 	if got := evaluate(e, req).Reasons(); got != "country_change=30 impossible_travel=70" {
 		t.Errorf("after the City database replaced the Country one: %s", got)
+	}
+}
+
+// A database rewritten with other content answers with it after the poll:
+// here London's network moves from GB to IE.
+func TestARewrittenDatabaseAnswersWithItsNewContent(t *testing.T) {
+	dbs := testDBs(t)
+	e, _ := newEngine(t, &Config{Location: &LocationConfig{CountryDB: dbs.City, CountryChange: 30}})
+	req := Request{Now: t0, ClientIP: london, HasLogin: true, Login: Recorded{Country: [2]byte{'G', 'B'}}}
+	if got := evaluate(e, req).Reasons(); got != "" {
+		t.Fatalf("before: %q", got)
+	}
+	places := mmdbtest.Places()
+	for i := range places {
+		if places[i].Network.Contains(london) {
+			places[i].Country = "IE"
+		}
+	}
+	if err := mmdbtest.Write(dbs.City, mmdbtest.City, places); err != nil {
+		t.Fatal(err)
+	}
+	e.watch.poll()
+	if got := evaluate(e, req).Reasons(); got != "country_change=30" {
+		t.Errorf("after London moved to IE: %q", got)
 	}
 }
