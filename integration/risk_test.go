@@ -12,25 +12,25 @@ import (
 
 	"github.com/caddy-stepup/caddy-stepup/integration/internal/caddyproc"
 	"github.com/caddy-stepup/caddy-stepup/integration/internal/hydra"
+	"github.com/caddy-stepup/caddy-stepup/internal/mmdbtest"
 )
 
-// Addresses from MaxMind's test databases (see ../../shared/testdata/maxmind/*.json).
+// Addresses of the generated test databases (internal/mmdbtest).
 const (
-	ipLondon = "81.2.69.142"   // GB
-	ipMilton = "216.160.83.56" // US
-	ipListed = "203.0.113.7"   // on the test blocklist
+	ipLondon = mmdbtest.London // GB
+	ipMilton = mmdbtest.Milton // US
+	ipListed = "203.0.113.7"   // on the test blocklist, in no database
 )
 
-// maxmindDir is the shared MaxMind test data beside the repository.
-func maxmindDir(t *testing.T) string {
-	dir, err := filepath.Abs(filepath.Join("..", "..", "shared", "testdata", "maxmind"))
+// cityDB writes the generated City database for one test and returns its
+// absolute path.
+func cityDB(t *testing.T) string {
+	t.Helper()
+	dbs, err := mmdbtest.WriteAll(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "GeoIP2-City-Test.mmdb")); err != nil {
-		t.Fatalf("MaxMind test databases not found beside the repo (%v); they live in shared/testdata/maxmind", err)
-	}
-	return dir
+	return dbs.City
 }
 
 // forwardedFor makes every request to the site claim to come from *ip, the
@@ -81,7 +81,7 @@ func riskSite(t *testing.T, e *env, extra string) string {
 			new_device {
 				weight 60
 			}
-		}`, acrMFA, extra, list, filepath.Join(maxmindDir(t), "GeoIP2-City-Test.mmdb")))
+		}`, acrMFA, extra, list, cityDB(t)))
 }
 
 const trustLoopbackProxy = `servers {

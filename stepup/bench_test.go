@@ -26,15 +26,13 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/certmagic"
 
+	"github.com/caddy-stepup/caddy-stepup/internal/mmdbtest"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
 )
 
-// benchMaxMind is MaxMind's test databases, beside the repository (as
-// /work/shared is beside /work/main).
-const benchMaxMind = "../../shared/testdata/maxmind"
-
-// benchIP is a London address in MaxMind's test City database.
-const benchIP = "81.2.69.142"
+// benchIP is London in the generated test databases (internal/mmdbtest),
+// on none of the risk package's IP list fixtures.
+const benchIP = mmdbtest.London
 
 // benchUA is a typical browser User-Agent (it feeds the device hash).
 const benchUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"
@@ -69,10 +67,18 @@ func benchHandler(b *testing.B, configure func(h *Handler)) (*Handler, *clock) {
 }
 
 // benchRisk turns on every risk signal: the risk package's IP list
-// fixtures, MaxMind's City and ASN test databases (all four location
+// fixtures, generated City and ASN test databases (all four location
 // signals), frequency per session and IP, and new device. Limits are high
 // so that the benchmark's own request rate does not fire frequency.
-func benchRisk(h *Handler) {
+func benchRisk(b *testing.B) func(h *Handler) {
+	dbs, err := mmdbtest.WriteAll(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return func(h *Handler) { benchRiskConfig(h, dbs) }
+}
+
+func benchRiskConfig(h *Handler, dbs mmdbtest.Paths) {
 	h.Risk = &risk.Config{
 		IPReputation: &risk.IPReputationConfig{Files: []string{
 			filepath.Join("risk", "testdata", "firehol_level1.netset"),
@@ -80,8 +86,8 @@ func benchRisk(h *Handler) {
 			filepath.Join("risk", "testdata", "dropv6.txt"),
 		}, Weight: 40},
 		Location: &risk.LocationConfig{
-			CountryDB:     filepath.Join(benchMaxMind, "GeoIP2-City-Test.mmdb"),
-			ASNDB:         filepath.Join(benchMaxMind, "GeoLite2-ASN-Test.mmdb"),
+			CountryDB:     dbs.City,
+			ASNDB:         dbs.ASN,
 			CountryChange: 30, ASNChange: 10, ImpossibleTravel: 70,
 			DenyCountries: []string{"KP"},
 		},
@@ -206,7 +212,7 @@ func BenchmarkFastPath(b *testing.B) {
 		benchServe(b, h, r, nil)
 	})
 	b.Run("session+risk", func(b *testing.B) {
-		h, c := benchHandler(b, benchRisk)
+		h, c := benchHandler(b, benchRisk(b))
 		device := risk.NewDeviceID()
 		hash := risk.DeviceHash(device, benchUA, "")
 		r := browserRequest(h, "/admin/users", sessionCookie(b, h, benchSession(h, c, hash)), device)
