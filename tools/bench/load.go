@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -17,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/internal/mmdbtest"
 )
 
 // loadConfig is what `stepup-bench load` is told.
@@ -24,7 +27,8 @@ type loadConfig struct {
 	caddy      string
 	out        string
 	repo       string
-	maxmind    string
+	countryDB  string
+	asnDB      string
 	duration   time.Duration
 	warmup     time.Duration
 	rounds     int
@@ -81,19 +85,23 @@ func runLoad(args []string) error {
 	fs.StringVar(&c.caddy, "caddy", "bin/caddy", "Caddy binary with the stepup plugin")
 	fs.StringVar(&c.out, "out", "artifacts/bench", "output directory")
 	fs.StringVar(&c.repo, "repo", ".", "repository root (risk list fixtures)")
-	fs.StringVar(&c.maxmind, "maxmind", "../shared/testdata/maxmind", "MaxMind test databases")
+	fs.StringVar(&c.countryDB, "country-db", "", "MaxMind City database for the risk target (default: the generated test database, written under OUT/work)")
+	fs.StringVar(&c.asnDB, "asn-db", "", "MaxMind ASN database for the risk target (default: the generated test database)")
 	fs.DurationVar(&c.duration, "duration", 3*time.Second, "length of each measured wrk run")
 	fs.DurationVar(&c.warmup, "warmup", 2*time.Second, "unmeasured wrk run per target before the rounds")
 	fs.IntVar(&c.rounds, "rounds", 20, "interleaved rounds (each runs every target once)")
 	fs.IntVar(&c.conns, "connections", 32, "wrk keep-alive connections")
 	fs.StringVar(&c.serverCPU, "server-cpu", "0", "CPU list for Caddy and the stubs (taskset)")
 	fs.StringVar(&c.clientCPU, "client-cpu", "1", "CPU list for wrk (taskset)")
-	fs.StringVar(&c.clientIP, "client-ip", "81.2.69.142", "client address sent in X-Forwarded-For (London in MaxMind's test City database)")
+	fs.StringVar(&c.clientIP, "client-ip", mmdbtest.London, "client address sent in X-Forwarded-For (London in the generated test databases)")
 	fs.StringVar(&c.targetPath, "path", "/admin/dashboard", "request path (a stepup rule covers it)")
 	fs.BoolVar(&c.pprof, "pprof", false, "after the rounds, save a CPU profile of each Caddy under load (admin API on loopback) to OUT/profiles/")
 	fs.StringVar(&c.only, "targets", "plain,plain2,bytes,stepup,risk,forward_auth,forward_auth_cookie", "targets to run, comma separated; plain always runs (the baseline); plain2 is the same configuration again, showing the noise floor; forward_auth_cookie is forward_auth sent the stepup targets' Cookie header")
 	fs.Parse(args)
-	for _, p := range []*string{&c.caddy, &c.out, &c.repo, &c.maxmind} {
+	for _, p := range []*string{&c.caddy, &c.out, &c.repo, &c.countryDB, &c.asnDB} {
+		if *p == "" {
+			continue
+		}
 		abs, err := filepath.Abs(*p)
 		if err != nil {
 			return err
@@ -106,6 +114,13 @@ func runLoad(args []string) error {
 	}
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return err
+	}
+	if c.countryDB == "" || c.asnDB == "" {
+		dbs, err := mmdbtest.WriteAll(work)
+		if err != nil {
+			return err
+		}
+		c.countryDB, c.asnDB = cmp.Or(c.countryDB, dbs.City), cmp.Or(c.asnDB, dbs.ASN)
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -290,8 +305,8 @@ http://127.0.0.1:%d {
 				weight 40
 			}
 			location {
-				country_db %s/GeoIP2-City-Test.mmdb
-				asn_db %s/GeoLite2-ASN-Test.mmdb
+				country_db %s
+				asn_db %s
 				country_change 30
 				asn_change 10
 				impossible_travel 70
@@ -306,7 +321,7 @@ http://127.0.0.1:%d {
 				weight 30
 			}
 		}
-`, benchACR, lists, lists, lists, c.maxmind, c.maxmind)
+`, benchACR, lists, lists, lists, c.countryDB, c.asnDB)
 		}
 		b.WriteString("\t}\n")
 	case "forward_auth", "forward_auth_cookie":
