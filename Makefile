@@ -41,6 +41,8 @@ gates: build ## gofmt, vet, staticcheck, govulncheck (modules + bin/caddy), shor
 test: tools build ## every tier: quality gates, unit (-race), demo, integration, Kubernetes
 	@echo "== quality gates (scripts/ci-gates)"
 	STEPUP_CADDY=$(CADDY) scripts/ci-gates
+	@echo "== build script: skips Caddy builds when nothing changed (scripts/test-build-caddy)"
+	scripts/test-build-caddy
 	@echo "== unit tests and Caddyfile fixtures (root module, -race)"
 	go test -race -count=1 ./...
 	@echo "== demo unit tests (examples/demo, -race)"
@@ -68,8 +70,14 @@ integration: build ## only the integration tests (assumes `make tools` ran)
 	@$(hydra_env); \
 	cd integration && STEPUP_CADDY=$(CADDY) go test -count=1 -timeout 20m ./...
 
+# The demo is built to bin/stepup-demo (go build skips the link when nothing
+# changed) and run with job control on (set -m): it then gets the terminal as
+# its own process group, so Ctrl-C reaches only the demo, which stops
+# everything and exits 0, and make, never interrupted, exits 0 too.
 demo: build ## run the demo: an OpenID Provider, a sample app and Caddy with stepup, on loopback
-	cd examples/demo && go run . --caddy $(CADDY) $(DEMO_FLAGS)
+	@echo "make demo: building the demo (bin/stepup-demo; seconds once Go has its packages)"
+	cd examples/demo && go build -o $(CURDIR)/bin/stepup-demo .
+	set -m; cd examples/demo && $(CURDIR)/bin/stepup-demo --caddy $(CADDY) $(DEMO_FLAGS)
 
 bench: build ## Go benchmarks and the loopback load comparison (scripts/bench; not a test)
 	scripts/bench
