@@ -16,15 +16,32 @@ var caddyfileTemplate string
 
 // caddyfileData fills the template.
 type caddyfileData struct {
-	Port           int
+	Port           int // the site the browser opens
+	InnerPort      int // the protected site, risk enforced
+	ReportPort     int // the protected site, risk in report-only mode
+	MetricsPort    int // Caddy's /metrics, for the panel
 	Bind           string
 	StorageDir     string
 	Issuer         string
 	ClientID       string
 	Backend        string
+	Panel          string // host:port of the decision panel
 	TransferMaxAge string
 	SettingsMaxAge string
 	LevelFormat    string // color on a terminal, upper in files and pipes
+
+	AuditLog  string // stepup's audit events, JSON lines
+	AccessLog string // the protected sites' access log, JSON lines
+
+	// The network simulator: the address it connects from (the only one
+	// trusted for X-Demo-Client-IP) and the addresses it can claim.
+	Simulator string
+	HomeIP    string
+	AbroadIP  string
+	BlockedIP string
+	Blocklist string // ip_reputation list file
+	CityDB    string // location databases; empty leaves location out
+	ASNDB     string
 }
 
 // clientSecretEnv carries the client secret to Caddy, so it is never

@@ -31,6 +31,7 @@ import (
 
 	"github.com/caddy-stepup/caddy-stepup/examples/demo/internal/backend"
 	"github.com/caddy-stepup/caddy-stepup/examples/demo/internal/idp"
+	"github.com/caddy-stepup/caddy-stepup/examples/demo/internal/panel"
 )
 
 // clientID is the relying party Caddy is registered as at the demo IdP.
@@ -76,16 +77,35 @@ func (o *options) rootCA() string {
 func (o *options) caddyfileData() caddyfileData {
 	return caddyfileData{
 		Port:           o.port,
+		InnerPort:      o.innerPort,
+		ReportPort:     o.reportPort,
+		MetricsPort:    o.metricsPort,
 		Bind:           loopbackBind(),
 		StorageDir:     o.storageDir(),
 		Issuer:         o.issuer(),
 		ClientID:       clientID,
 		Backend:        o.backend(),
+		Panel:          "127.0.0.1:" + strconv.Itoa(o.panelPort),
 		TransferMaxAge: shortDuration(o.transferMaxAge),
 		SettingsMaxAge: shortDuration(o.settingsMaxAge),
 		LevelFormat:    levelFormat(),
+		AuditLog:       o.auditLog(),
+		AccessLog:      o.accessLog(),
+		Simulator:      simulatorAddr,
+		HomeIP:         homeIP,
+		AbroadIP:       abroadIP,
+		BlockedIP:      blockedIP,
+		Blocklist:      o.blocklist(),
+		CityDB:         o.cityDB,
+		ASNDB:          o.asnDB,
 	}
 }
+
+func (o *options) logDir() string    { return filepath.Join(o.dataDir, "logs") }
+func (o *options) auditLog() string  { return filepath.Join(o.logDir(), "stepup-audit.json") }
+func (o *options) accessLog() string { return filepath.Join(o.logDir(), "access.json") }
+func (o *options) riskDir() string   { return filepath.Join(o.dataDir, "risk") }
+func (o *options) blocklist() string { return filepath.Join(o.riskDir(), "blocklist.txt") }
 
 // levelFormat keeps colour codes out of logs that are not read on a terminal.
 func levelFormat() string {
@@ -131,6 +151,22 @@ func run(ctx context.Context, o *options, con *console) error {
 		return err
 	}
 	siteLn.Close() // only checked: Caddy binds it
+	panelLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		idpLn.Close()
+		appLn.Close()
+		return err
+	}
+	o.panelPort = panelLn.Addr().(*net.TCPAddr).Port
+	// Caddy's internal sites take free ports of their own.
+	internal, err := freePorts(3)
+	if err != nil {
+		return err
+	}
+	o.innerPort, o.reportPort, o.metricsPort = internal[0], internal[1], internal[2]
+	if err := prepareRiskData(o); err != nil {
+		return err
+	}
 
 	idpLog, appLog, caddyLog := con.source("idp"), con.source("app"), con.source("caddy")
 	slog.SetDefault(slog.New(slog.NewTextHandler(idpLog, nil))) // zitadel/oidc logs through slog
@@ -146,6 +182,7 @@ func run(ctx context.Context, o *options, con *console) error {
 		Users:       idp.DemoUsers(),
 		DeliverCode: codeDelivery{log: idpLog, file: o.codeFile}.deliver,
 		Logf:        idpLog.printf,
+		DemoSite:    o.siteURL(),
 	})
 	if err != nil {
 		idpLn.Close()
@@ -158,7 +195,12 @@ func run(ctx context.Context, o *options, con *console) error {
 		SettingsMaxAge: shortDuration(o.settingsMaxAge),
 		Logf:           appLog.printf,
 	})
-	servers := []*http.Server{serve(idpLn, provider, idpLog), serve(appLn, app, appLog)}
+	cfPath := filepath.Join(o.dataDir, "Caddyfile")
+	pnl := panel.New(panelConfig(o, caddyBin, cfPath))
+	panelCtx, stopPanel := context.WithCancel(context.Background())
+	defer stopPanel()
+	go pnl.Run(panelCtx)
+	servers := []*http.Server{serve(idpLn, provider, idpLog), serve(appLn, app, appLog), serve(panelLn, pnl, appLog)}
 	defer shutdown(servers)
 	idpLog.printf("OpenID Provider listening, issuer %s", o.issuer())
 	appLog.printf("sample app listening on http://%s", o.backend())
@@ -167,7 +209,6 @@ func run(ctx context.Context, o *options, con *console) error {
 	if err != nil {
 		return err
 	}
-	cfPath := filepath.Join(o.dataDir, "Caddyfile")
 	if err := os.WriteFile(cfPath, []byte(cf), 0o600); err != nil {
 		return err
 	}

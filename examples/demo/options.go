@@ -22,6 +22,11 @@ type options struct {
 	transferMaxAge time.Duration
 	settingsMaxAge time.Duration
 	printCaddyfile bool
+
+	// Chosen at start, not flags: ports of Caddy's internal sites and of
+	// the panel, and the generated location databases.
+	innerPort, reportPort, metricsPort, panelPort int
+	cityDB, asnDB                                 string
 }
 
 func parseOptions(args []string, stderr io.Writer) (*options, error) {

@@ -37,6 +37,9 @@ type Config struct {
 	Logf func(format string, args ...any)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// DemoSite, the site's origin, turns on the demo-only endpoint that
+	// ages the browser's sign-in (see age.go); empty leaves it off.
+	DemoSite string
 }
 
 // loginPath is where the library sends browsers to authenticate.
@@ -109,6 +112,9 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle(loginPath, ui)
+	if cfg.DemoSite != "" {
+		mux.Handle(agePath, &ageSession{sessions: sess, site: cfg.DemoSite, logf: cfg.Logf})
+	}
 	mux.HandleFunc(loggedOutPath, func(w http.ResponseWriter, r *http.Request) {
 		render(w, http.StatusOK, "message", page{Title: "Signed out", Message: "You are signed out of the demo identity provider."})
 	})

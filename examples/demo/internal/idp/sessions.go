@@ -116,3 +116,17 @@ func withSSOCookie(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// age moves session id's auth_time back by d (the demo's "age my sign-in")
+// and returns the new auth_time.
+func (s *sessions) age(id string, d time.Duration) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, ok := s.all[id]
+	if !ok {
+		return time.Time{}
+	}
+	sess.AuthTime = sess.AuthTime.Add(-d)
+	s.all[id] = sess
+	return sess.AuthTime
+}
