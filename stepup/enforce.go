@@ -53,8 +53,13 @@ func (h *Handler) fallShort(w http.ResponseWriter, r *http.Request, next caddyht
 	repl.Set("http.stepup.rule", req.rule)
 	repl.Set("http.stepup.reason", reason)
 	if c := h.logger.Check(zapcore.InfoLevel, "step-up required"); c != nil {
-		c.Write(append([]zap.Field{logRule(req.rule), zap.String("reason", reason), zap.String("mode", mode),
-			logSubject(h, subjectOf(s)), logClientIP(h, r), logRequest(r)}, extra...)...)
+		fields := append([]zap.Field{logRule(req.rule), zap.String("reason", reason), zap.String("mode", mode),
+			logSubject(h, subjectOf(s)), logClientIP(h, r), logRequest(r)}, logSession(s)...)
+		if len(extra) == 0 {
+			// A rule's challenge: the score, if the request was scored.
+			extra = logRiskOf(h, repl)
+		}
+		c.Write(append(fields, extra...)...)
 	}
 	if req.reportOnly {
 		h.metrics.requests.WithLabelValues(outcomeReportOnly).Inc()

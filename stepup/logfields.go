@@ -2,6 +2,7 @@ package stepup
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -15,6 +16,36 @@ import (
 func logRule(name string) zap.Field { return zap.String("rule", name) }
 func logACR(acr string) zap.Field   { return zap.String("acr", acr) }
 func logAMR(amr []string) zap.Field { return zap.String("amr", strings.Join(amr, " ")) }
+
+// logSession describes the session a decision saw (none: no fields), so
+// an audit event says why it fell short: the acr, amr and auth_time (Unix
+// seconds) it had. The names match the "step-up completed" event's.
+func logSession(s *session) []zap.Field {
+	if s == nil {
+		return nil
+	}
+	fields := []zap.Field{logACR(s.ACR), logAMR(s.AMR)}
+	if !s.AuthTime.IsZero() {
+		fields = append(fields, zap.Int64("auth_time", s.AuthTime.Unix()))
+	}
+	return fields
+}
+
+// logRiskOf adds the request's risk score and each signal's points when the
+// risk engine scored it (the values of its placeholders), with the names
+// the "request denied" event uses.
+func logRiskOf(h *Handler, repl *caddy.Replacer) []zap.Field {
+	if h.risk == nil {
+		return nil
+	}
+	score, _ := repl.GetString("http.stepup.risk.score")
+	if score == "" {
+		return nil
+	}
+	reasons, _ := repl.GetString("http.stepup.risk.reasons")
+	n, _ := strconv.Atoi(score)
+	return []zap.Field{zap.Int("risk_score", n), zap.String("risk_reasons", reasons)}
+}
 
 // logSubject includes the subject only where log_subjects allows it.
 func logSubject(h *Handler, sub string) zap.Field {
