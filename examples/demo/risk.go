@@ -66,7 +66,7 @@ func panelConfig(o *options, caddyBin, caddyfile string) panel.Config {
 		Issuer:     o.issuer(),
 		Networks:   networks,
 		Explain:    explainCommand(o, caddyBin, caddyfile),
-		Risk: "Risk: above 50 a sign-in with the one-time code at most 1 minute old is needed; above 90 the request is refused. " +
+		Risk: "Risk: above 50 a new sign-in with the one-time code is needed; above 90 the request is refused. " +
 			"Points: blocklisted address 95; another country 30, another network 10, impossible travel 30; " +
 			"more than 40 requests in 10 s 60; another device 60.",
 	}
