@@ -171,6 +171,7 @@ func run(ctx context.Context, o *options, con *console) error {
 	idpLog, appLog, caddyLog := con.source("idp"), con.source("app"), con.source("caddy")
 	slog.SetDefault(slog.New(slog.NewTextHandler(idpLog, nil))) // zitadel/oidc logs through slog
 	secret := rand.Text()
+	o.ageToken = rand.Text()
 	provider, err := idp.New(idp.Config{
 		Issuer: o.issuer(),
 		Client: idp.ClientConfig{
@@ -183,6 +184,7 @@ func run(ctx context.Context, o *options, con *console) error {
 		DeliverCode: codeDelivery{log: idpLog, file: o.codeFile}.deliver,
 		Logf:        idpLog.printf,
 		DemoSite:    o.siteURL(),
+		DemoToken:   o.ageToken,
 	})
 	if err != nil {
 		idpLn.Close()

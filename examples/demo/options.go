@@ -27,6 +27,7 @@ type options struct {
 	// the panel, and the generated location databases.
 	innerPort, reportPort, metricsPort, panelPort int
 	cityDB, asnDB                                 string
+	ageToken                                      string // the panel's "age my sign-in" form
 }
 
 func parseOptions(args []string, stderr io.Writer) (*options, error) {

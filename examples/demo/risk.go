@@ -64,6 +64,7 @@ func panelConfig(o *options, caddyBin, caddyfile string) panel.Config {
 		AccessLog:  o.accessLog(),
 		MetricsURL: "http://127.0.0.1:" + strconv.Itoa(o.metricsPort) + "/metrics",
 		Issuer:     o.issuer(),
+		AgeToken:   o.ageToken,
 		Networks:   networks,
 		Explain:    explainCommand(o, caddyBin, caddyfile),
 		Risk: "Risk: above 50 a new sign-in with the one-time code is needed; above 90 the request is refused. " +

@@ -1,6 +1,7 @@
 package idp
 
 import (
+	"crypto/subtle"
 	"net/http"
 	"net/url"
 	"time"
@@ -21,34 +22,38 @@ const ageBy = 10 * time.Minute
 type ageSession struct {
 	sessions *sessions
 	site     string // the site's origin, e.g. https://localhost:8443
+	token    string // the panel's form carries it
 	logf     func(format string, args ...any)
 }
 
 func (a *ageSession) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST")
+	// GET, because the IdP's session cookie is SameSite=Lax: a browser
+	// sends it on a cross-site top-level GET, never on a cross-site POST.
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", "GET")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	if a.site == "" || r.Header.Get("Origin") != a.site {
-		http.Error(w, "cross-origin request refused", http.StatusForbidden)
+	// The panel's form carries a token of this run (no other page can read
+	// it), so a link from anywhere else is refused.
+	q := r.URL.Query()
+	if a.token == "" || subtle.ConstantTimeCompare([]byte(q.Get("token")), []byte(a.token)) != 1 {
+		a.logf("demo: age-session refused: the form does not carry this run's token")
+		http.Error(w, "only the demo's panel may ask for this", http.StatusForbidden)
 		return
 	}
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
-		return
-	}
-	returnTo := r.PostForm.Get("return_to")
+	returnTo := q.Get("return_to")
 	if u, err := url.Parse(returnTo); err != nil || returnTo == "" || returnTo[0] != '/' || u.Host != "" || u.Scheme != "" {
 		returnTo = "/"
 	}
 	sess := a.sessions.get(r)
 	if sess == nil {
+		a.logf("demo: no sign-in at the IdP to make older")
 		http.Redirect(w, r, a.site+returnTo, http.StatusSeeOther)
 		return
 	}
 	at := a.sessions.age(sess.ID, ageBy)
 	a.logf("demo: %s's sign-in made %s older (auth_time now %s)", sess.User, ageBy, at.Format(time.TimeOnly))
-	q := url.Values{"rule": {"signed_in"}, "return_to": {returnTo}}
-	http.Redirect(w, r, a.site+"/.stepup/login?"+q.Encode(), http.StatusSeeOther)
+	login := url.Values{"rule": {"signed_in"}, "return_to": {returnTo}}
+	http.Redirect(w, r, a.site+"/.stepup/login?"+login.Encode(), http.StatusSeeOther)
 }

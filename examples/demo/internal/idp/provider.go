@@ -40,6 +40,8 @@ type Config struct {
 	// DemoSite, the site's origin, turns on the demo-only endpoint that
 	// ages the browser's sign-in (see age.go); empty leaves it off.
 	DemoSite string
+	// DemoToken must accompany a request to that endpoint.
+	DemoToken string
 }
 
 // loginPath is where the library sends browsers to authenticate.
@@ -113,7 +115,7 @@ func New(cfg Config) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle(loginPath, ui)
 	if cfg.DemoSite != "" {
-		mux.Handle(agePath, &ageSession{sessions: sess, site: cfg.DemoSite, logf: cfg.Logf})
+		mux.Handle(agePath, &ageSession{sessions: sess, site: cfg.DemoSite, token: cfg.DemoToken, logf: cfg.Logf})
 	}
 	mux.HandleFunc(loggedOutPath, func(w http.ResponseWriter, r *http.Request) {
 		render(w, http.StatusOK, "message", page{Title: "Signed out", Message: "You are signed out of the demo identity provider."})

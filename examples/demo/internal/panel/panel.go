@@ -37,6 +37,7 @@ type Config struct {
 	AccessLog  string // the protected sites' access log (JSON lines)
 	MetricsURL string // Caddy's Prometheus endpoint
 	Issuer     string // the IdP, for the "age my sign-in" form
+	AgeToken   string // the IdP accepts that form only with this run's token
 	Networks   []Network
 	Explain    string // a stepup-explain command line to show
 	Risk       string // the risk block's thresholds and weights, in words

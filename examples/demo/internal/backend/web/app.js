@@ -39,10 +39,11 @@ const demo = {
     const body = await res.json().catch(() => ({}));
     if (res.status === 401 && body.step_up_url) {
       result.textContent = body.error_description + ': signing you in again…';
-      const back = new URLSearchParams(values);
-      back.set('again', '1');
+      // The values wait in this tab's sessionStorage, not in the URL: an
+      // amount and a recipient do not belong in logs and browser history.
+      sessionStorage.setItem('demo-form:' + form.dataset.returnTo, JSON.stringify(values));
       const stepUp = new URL(body.step_up_url, location.href);
-      stepUp.searchParams.set('return_to', form.dataset.returnTo + '?' + back);
+      stepUp.searchParams.set('return_to', form.dataset.returnTo + '?again=1');
       location.assign(stepUp);
       return;
     }
@@ -62,12 +63,17 @@ function tick(el) {
 }
 
 document.addEventListener('DOMContentLoaded', () => {
+  // No inline scripts: the site's Content-Security-Policy allows only files.
+  const status = document.getElementById('status');
+  if (status) demo.showStatus(status);
   setInterval(() => document.querySelectorAll('[data-auth-time]').forEach(tick), 1000);
   const params = new URLSearchParams(location.search);
   for (const form of document.querySelectorAll('form[data-return-to]')) {
     // Back from a step-up: put the values in again and say why nothing was sent.
-    if (params.get('again') === '1') {
-      for (const [name, value] of params) {
+    const saved = sessionStorage.getItem('demo-form:' + form.dataset.returnTo);
+    if (params.get('again') === '1' && saved) {
+      sessionStorage.removeItem('demo-form:' + form.dataset.returnTo);
+      for (const [name, value] of Object.entries(JSON.parse(saved))) {
         if (form.elements[name]) form.elements[name].value = value;
       }
       document.getElementById('notice').hidden = false;

@@ -58,7 +58,7 @@ function show(e) {
     cell(tr, 'request').textContent = e.method + ' ' + e.path + (e.site === 'report_only' ? ' [report-only site]' : '');
     cell(tr, 'status').textContent = e.status;
     const d = cell(tr, 'decision');
-    d.prepend(el('span', [e.result || 'no rule', e.rule && 'rule ' + e.rule, e.reason && 'reason ' + e.reason]
+    d.prepend(el('span', [e.result || 'public: no rule', e.rule && 'rule ' + e.rule, e.reason && 'reason ' + e.reason]
       .filter(Boolean).join(' · '), 'result'));
     tr.classList.add(e.result || 'none');
     if (!cell(tr, 'session').textContent) cell(tr, 'session').textContent = session(e);
