@@ -48,6 +48,14 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	        lifetime     <duration>
 //	        key_rotation <duration>
 //	    }
+//	    assertion {                      # signed step-up assertion upstream
+//	        audience     <aud>
+//	        header       <field>
+//	        lifetime     <duration>
+//	        issuer       <iss>
+//	        jwks_path    <path>
+//	        key_rotation <duration>
+//	    }
 //	    callback_path        <path>
 //	    login_path           <path>
 //	    logout_path          <path>
@@ -128,6 +136,9 @@ func (p caddyfileParser) unmarshal(d *caddyfile.Dispenser, s *Handler) error {
 		case "session":
 			s.Session = new(SessionConfig)
 			err = sessionBlock(d, s.Session)
+		case "assertion":
+			s.Assertion = new(AssertionConfig)
+			err = assertionBlock(d, s.Assertion)
 		case "callback_path":
 			err = oneArg(d, &s.CallbackPath)
 		case "login_path":

@@ -127,6 +127,12 @@ type Handler struct {
 	// LogClientIPs adds the client IP to step-up log events. Default: false.
 	LogClientIPs bool `json:"log_client_ips,omitempty"`
 
+	// Assertion signs, for every request that passes with an identity, a
+	// short-lived JWS the upstream verifies against the keys published at
+	// its jwks_path, so that upstreams need not trust plain headers.
+	// Default: off.
+	Assertion *AssertionConfig `json:"assertion,omitempty"`
+
 	// InsecureLoopbackHTTP allows, for local development only, an issuer
 	// and a site on plain HTTP at 127.0.0.1, ::1 or localhost: cookies lose
 	// their Secure flag and `__Host-` prefix on such requests. Never use it
@@ -154,6 +160,7 @@ type Handler struct {
 	logger          *zap.Logger
 	outageLog       *logThrottle // refusals during an IdP outage
 	metrics         *stepupMetrics
+	asserter        *asserter // nil without an assertion block
 
 	// Seams for unit tests; production leaves them nil.
 	now     func() time.Time
@@ -263,6 +270,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.idp = idp
+	h.provisionAssertion()
 	if h.InsecureLoopbackHTTP {
 		h.logger.Warn("INSECURE: insecure_loopback_http is on; plain-HTTP cookies and issuer allowed on loopback. Never use this in production.",
 			zap.String("issuer", h.Provider.Issuer))
@@ -351,7 +359,7 @@ func (h *Handler) Validate() error {
 	if !cookieNamePattern.MatchString(h.Session.CookieName) {
 		return fmt.Errorf("session cookie_name: %q must be letters, digits, '-' or '_'", h.Session.CookieName)
 	}
-	return nil
+	return h.validateAssertion()
 }
 
 func (h *Handler) validateProvider() error {
@@ -411,6 +419,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.serveLogin(w, r)
 	case h.LogoutPath:
 		return h.serveLogout(w, r)
+	}
+	if h.asserter != nil && r.URL.Path == h.asserter.jwksPath {
+		return h.serveJWKS(w, r)
 	}
 	h.stripIdentityHeaders(r.Header)
 	req, err := h.requirementFor(r)

@@ -38,6 +38,7 @@ func (h *Handler) pass(r *http.Request, repl *caddy.Replacer, req *requirement, 
 	for _, u := range h.upstream {
 		r.Header[u.name] = []string{u.value(repl)}
 	}
+	h.attachAssertion(r, req, s, result == outcomeReportOnly)
 	h.dropOurCookies(r)
 }
 

@@ -1,0 +1,129 @@
+package stepup
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
+)
+
+// assertionClaims is the payload of an assertion. htm and htu bind it to
+// the request as DPoP proofs do (RFC 9449): the method, and the URL
+// without query or fragment.
+type assertionClaims struct {
+	Issuer    string   `json:"iss"`
+	Audience  string   `json:"aud"`
+	Subject   string   `json:"sub"`
+	ACR       string   `json:"acr,omitempty"`
+	AMR       []string `json:"amr,omitempty"`
+	AuthTime  int64    `json:"auth_time,omitempty"`
+	Rule      string   `json:"rule"`
+	RiskScore *int     `json:"risk_score,omitempty"`
+	// ReportOnly says the request passed because the rule is report-only,
+	// not because the session met it.
+	ReportOnly bool   `json:"report_only,omitempty"`
+	Method     string `json:"htm"`
+	URL        string `json:"htu"`
+	IssuedAt   int64  `json:"iat"`
+	Expires    int64  `json:"exp"`
+}
+
+// attachAssertion sets the signed assertion on a request that passes with
+// s, reusing a recent one for the same session, rule and target.
+// reportOnly marks a pass that only report-only mode allowed. When no
+// assertion can be signed (storage unreachable) the request goes on without
+// one, and an upstream that verifies refuses it: fail closed, downstream.
+func (h *Handler) attachAssertion(r *http.Request, req *requirement, s *session, reportOnly bool) {
+	a := h.asserter
+	if a == nil {
+		return
+	}
+	score := -1
+	if h.risk != nil {
+		if v, ok := caddyhttp.GetVar(r.Context(), risk.ScoreVar).(int); ok {
+			score = v
+		}
+	}
+	key := assertionCacheKey{s: s, rule: req.rule, reportOnly: reportOnly, score: score, method: r.Method, host: r.Host, path: r.URL.EscapedPath(), tls: r.TLS != nil}
+	now := a.now()
+	if tok, ok := a.cache.get(&key, now); ok {
+		r.Header[a.header] = []string{tok}
+		return
+	}
+	tok, err := a.sign(r.Context(), &key, s, now)
+	if err != nil {
+		h.logger.Error("assertion not signed; the request goes upstream without one", zap.Error(err))
+		return
+	}
+	a.cache.put(&key, tok, now.Add(a.lifetime/2), now)
+	r.Header[a.header] = []string{tok}
+}
+
+// origin is the site's origin as the request reached it.
+func (a *asserter) origin(k *assertionCacheKey) string {
+	if !k.tls && a.insecure {
+		return "http://" + k.host
+	}
+	return "https://" + k.host
+}
+
+// sign makes a compact JWS over the claims for k and s at now.
+func (a *asserter) sign(ctx context.Context, k *assertionCacheKey, s *session, now time.Time) (string, error) {
+	set, err := a.keys.keys(ctx)
+	if err != nil {
+		return "", err
+	}
+	key := set.signer(now, a.keys.lead())
+	origin := a.origin(k)
+	c := assertionClaims{
+		Issuer: a.issuer, Audience: a.audience, Subject: s.Subject, ACR: s.ACR, AMR: s.AMR,
+		Rule: k.rule, ReportOnly: k.reportOnly, Method: k.method, URL: origin + k.path,
+		IssuedAt: now.Unix(), Expires: now.Add(a.lifetime).Unix(),
+	}
+	if c.Issuer == "" {
+		c.Issuer = origin
+	}
+	if !s.AuthTime.IsZero() {
+		c.AuthTime = s.AuthTime.Unix()
+	}
+	if k.score >= 0 {
+		score := k.score
+		c.RiskScore = &score
+	}
+	payload, err := json.Marshal(&c)
+	if err != nil {
+		return "", err
+	}
+	return signCompact(key, payload)
+}
+
+// signCompact returns header.payload.signature with ES256 (RFC 7518,
+// section 3.4: R and S as 32-byte big-endian integers).
+func signCompact(key *signingKey, payload []byte) (string, error) {
+	header, _ := json.Marshal(map[string]string{"alg": "ES256", "typ": assertionMediaType, "kid": key.id})
+	enc := base64.RawURLEncoding
+	buf := make([]byte, 0, enc.EncodedLen(len(header))+enc.EncodedLen(len(payload))+enc.EncodedLen(64)+2)
+	buf = enc.AppendEncode(buf, header)
+	buf = append(buf, '.')
+	buf = enc.AppendEncode(buf, payload)
+	digest := sha256.Sum256(buf)
+	r, s, err := ecdsa.Sign(rand.Reader, key.priv, digest[:])
+	if err != nil {
+		return "", err
+	}
+	var sig [64]byte
+	r.FillBytes(sig[:32])
+	s.FillBytes(sig[32:])
+	buf = append(buf, '.')
+	buf = enc.AppendEncode(buf, sig[:])
+	return string(buf), nil
+}
