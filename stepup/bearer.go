@@ -39,8 +39,7 @@ type accessTokenClaims struct {
 func (h *Handler) refuseBearer(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, repl *caddy.Replacer, req *requirement, err error) error {
 	if wait, down := unavailable(err); down {
 		h.metrics.requests.WithLabelValues(outcomeError).Inc()
-		writeUnavailable(w, wait)
-		return nil
+		return h.writeUnavailable(w, r, wait, err)
 	}
 	if c := h.logger.Check(zapcore.DebugLevel, "bearer token refused"); c != nil {
 		c.Write(zap.String("detail", err.Error()), logRequest(r))

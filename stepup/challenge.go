@@ -1,12 +1,13 @@
 package stepup
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/caddyserver/caddy/v2"
 )
 
 // isNavigation reports whether the request is a browser navigating to a
@@ -42,20 +43,20 @@ const (
 )
 
 // writeAPIChallenge answers 401 with an RFC 9470 WWW-Authenticate challenge
-// and a small JSON body carrying the URL a browser can open to step up.
-func (h *Handler) writeAPIChallenge(w http.ResponseWriter, r *http.Request, req *requirement, code, description string) {
+// and a small JSON body carrying the URL a browser can open to step up
+// (also in {http.stepup.step_up_url}, for handle_errors).
+func (h *Handler) writeAPIChallenge(w http.ResponseWriter, r *http.Request, req *requirement, code, description string) error {
 	w.Header().Set("WWW-Authenticate", authenticateHeader(code, description, req))
+	w.Header().Set("Cache-Control", "no-store")
 	body := challengeBody{Error: code, ErrorDescription: description, ACRValues: req.acrValues, StepUpURL: h.stepUpURL(r, req)}
 	if req.hasMaxAge {
 		sec := int64(req.maxAge / time.Second)
 		body.MaxAge = &sec
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusUnauthorized)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false) // a JSON content type is never sniffed as HTML; keep URLs readable
-	_ = enc.Encode(body)
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		repl.Set("http.stepup.step_up_url", body.StepUpURL)
+	}
+	return h.refuse(w, r, refusal{status: http.StatusUnauthorized, code: code, description: description, json: body})
 }
 
 // authenticateHeader renders `Bearer error="…", error_description="…",
@@ -140,8 +141,9 @@ func describe(reason string, req *requirement) string {
 
 // writeUnavailable answers 503 with Retry-After: the IdP is needed and down,
 // and a protected route must not open because of it.
-func writeUnavailable(w http.ResponseWriter, retryAfter time.Duration) {
+func (h *Handler) writeUnavailable(w http.ResponseWriter, r *http.Request, retryAfter time.Duration, err error) error {
 	w.Header().Set("Retry-After", strconv.Itoa(int(retryAfter.Round(time.Second)/time.Second)))
 	w.Header().Set("Cache-Control", "no-store")
-	http.Error(w, "The identity provider is unavailable; try again shortly.", http.StatusServiceUnavailable)
+	return h.refuse(w, r, refusal{status: http.StatusServiceUnavailable, code: errUnavailable,
+		description: "The identity provider is unavailable; try again shortly.", err: err})
 }

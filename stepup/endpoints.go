@@ -33,7 +33,7 @@ func (h *Handler) serveLogin(w http.ResponseWriter, r *http.Request) error {
 	}
 	d, err := h.idp.get(r.Context())
 	if err != nil {
-		return h.idpDown(w, err)
+		return h.idpDown(w, r, err)
 	}
 	returnTo := q.Get("return_to")
 	if returnTo != "" && !isSafeReturnPath(returnTo) {

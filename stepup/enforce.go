@@ -74,12 +74,10 @@ func (h *Handler) fallShort(w http.ResponseWriter, r *http.Request, next caddyht
 	h.metrics.requests.WithLabelValues(outcomeChallenged).Inc()
 	repl.Set("http.stepup.result", "challenge")
 	if reason == reasonInvalidToken {
-		h.writeAPIChallenge(w, r, req, errInvalidToken, description)
-		return nil
+		return h.writeAPIChallenge(w, r, req, errInvalidToken, description)
 	}
 	if bearer || !isNavigation(r) {
-		h.writeAPIChallenge(w, r, req, errInsufficientAuth, description)
-		return nil
+		return h.writeAPIChallenge(w, r, req, errInsufficientAuth, description)
 	}
 	if h.loops(s, req) {
 		return h.renderFailure(w, r, fail(http.StatusForbidden, "loop",
@@ -88,7 +86,7 @@ func (h *Handler) fallShort(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	d, err := h.idp.get(r.Context())
 	if err != nil {
-		return h.idpDown(w, err)
+		return h.idpDown(w, r, err)
 	}
 	return h.startLogin(w, r, d, req, s, r.URL.RequestURI())
 }
@@ -124,7 +122,7 @@ func (h *Handler) loops(s *session, req *requirement) bool {
 // it stands for; the requests metric still counts every one.
 const outageLogEvery = 10 * time.Second
 
-func (h *Handler) idpDown(w http.ResponseWriter, err error) error {
+func (h *Handler) idpDown(w http.ResponseWriter, r *http.Request, err error) error {
 	wait, ok := unavailable(err)
 	if !ok {
 		return caddyhttp.Error(http.StatusServiceUnavailable, err)
@@ -133,6 +131,5 @@ func (h *Handler) idpDown(w http.ResponseWriter, err error) error {
 		h.logger.Warn("identity provider unavailable; protected request refused",
 			zap.Error(err), zap.Int("refused_since_last_warning", left))
 	}
-	writeUnavailable(w, wait)
-	return nil
+	return h.writeUnavailable(w, r, wait, err)
 }

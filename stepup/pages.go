@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"net/http"
 
+	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 )
 
@@ -16,8 +17,18 @@ h1{font-size:1.4rem}code{background:#f3f3f3;padding:.1rem .3rem}</style></head>
 <p><small>Reference: <code>{{.Reason}}</code></small></p></body></html>
 `))
 
-// renderFailure shows a refused login as a short page; the details go to the
-// log. Nothing on the page comes from the IdP or the request unfiltered.
+// page is what the failure page shows.
+type page struct {
+	Title   string
+	Message string
+	Reason  string
+}
+
+// renderFailure refuses a login with a short page (or hands it to
+// handle_errors with {http.stepup.error} login_failed, the message in
+// {http.stepup.error_description} and the reason in {http.stepup.reason});
+// the details go to the log. Nothing shown comes from the IdP or the
+// request unfiltered.
 func (h *Handler) renderFailure(w http.ResponseWriter, r *http.Request, f *loginFailure) error {
 	h.logger.Warn("step-up refused", zap.String("reason", f.reason), zap.Int("status", f.status), zap.Error(f.err), logRequest(r))
 	title := "Sign-in refused"
@@ -28,13 +39,10 @@ func (h *Handler) renderFailure(w http.ResponseWriter, r *http.Request, f *login
 	case f.status >= 500:
 		title = "Sign-in failed"
 	}
-	return h.renderPage(w, f.status, title, f.msg, f.reason)
-}
-
-// renderPage writes a short explanation page.
-func (h *Handler) renderPage(w http.ResponseWriter, status int, title, msg, reason string) error {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	return failurePage.Execute(w, map[string]string{"Title": title, "Message": msg, "Reason": reason})
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		repl.Set("http.stepup.reason", f.reason)
+	}
+	return h.refuse(w, r, refusal{status: f.status, code: errLoginFailed, description: f.msg, err: f,
+		page: &page{Title: title, Message: f.msg, Reason: f.reason}})
 }

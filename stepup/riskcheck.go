@@ -1,7 +1,6 @@
 package stepup
 
 import (
-	"encoding/json"
 	"hash/maphash"
 	"net/http"
 	"net/netip"
@@ -152,12 +151,13 @@ func (h *Handler) denyRisky(w http.ResponseWriter, r *http.Request, repl *caddy.
 		description = "request refused: risk score " + strconv.Itoa(v.result.Score) + " (" + reasons + ")"
 	}
 	w.Header().Set("Cache-Control", "no-store")
+	f := refusal{status: http.StatusForbidden, code: errAccessDenied, description: description}
 	if isNavigation(r) {
-		return h.renderPage(w, http.StatusForbidden, "Request refused", "This request looks too risky to allow. If this is unexpected, contact your administrator.", "risk")
+		f.page = &page{Title: "Request refused", Message: "This request looks too risky to allow. If this is unexpected, contact your administrator.", Reason: "risk"}
+	} else {
+		f.json = map[string]string{"error": errAccessDenied, "error_description": description}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusForbidden)
-	return json.NewEncoder(w).Encode(map[string]string{"error": "access_denied", "error_description": description})
+	return h.refuse(w, r, f)
 }
 
 // provisionRisk builds the risk engine and the requirement it demands.
