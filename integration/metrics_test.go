@@ -34,7 +34,7 @@ func TestMetricsCountChallengesAndLoginsOnARealCaddy(t *testing.T) {
 	if resp, _ := api(t, b, "GET", e.caddy.URL()+"/admin"); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("API request without a session: %d", resp.StatusCode)
 	}
-	e.grant("alice", acrPwd, "pwd") // too weak for /admin: refused at the callback
+	e.grant("alice", acrPwd, "pwd") // too weak for /admin: retried once with prompt=login, then refused
 	if v := navigate(t, b, e.caddy.URL()+"/admin"); v.status != http.StatusForbidden {
 		t.Fatalf("weak login: %d", v.status)
 	}
@@ -46,10 +46,11 @@ func TestMetricsCountChallengesAndLoginsOnARealCaddy(t *testing.T) {
 # HELP caddy_stepup_challenges_total Step-up challenges, by rule, reason (no_session, acr, amr, max_age, risk, invalid_token) and mode (enforce, or report_only when the challenge was only recorded).
 # TYPE caddy_stepup_challenges_total counter
 caddy_stepup_challenges_total{mode="enforce",reason="no_session",rule="admin"} 3
-# HELP caddy_stepup_logins_total Completed step-up logins (result=success) and refused ones (result=failure) by reason (state, code, nonce, token, acr, amr, auth_time, subject, idp, internal).
+# HELP caddy_stepup_logins_total Completed step-up logins (result=success), refused ones (result=failure) and ones retried once with prompt=login (result=retry) by reason (state, code, nonce, token, acr, amr, auth_time, subject, idp, internal).
 # TYPE caddy_stepup_logins_total counter
 caddy_stepup_logins_total{reason="",result="success"} 1
 caddy_stepup_logins_total{reason="acr",result="failure"} 1
+caddy_stepup_logins_total{reason="acr",result="retry"} 1
 `
 	// ScrapeAndCompare uses a default HTTP client, which does not trust
 	// Caddy's local CA: relay the scrape over loopback HTTP.

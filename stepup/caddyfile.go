@@ -31,6 +31,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    client_secret  <secret or {env.VAR} / {file.path}>
 //	    scopes         <scope...>
 //	    auth_param     <name> <value>
+//	    step_up_prompt login|retry       # how a step-up makes the IdP authenticate again
 //	    require_login  rules|all
 //	    acr_levels     <weakest> ... <strongest>
 //	    rule <name> {
@@ -117,6 +118,11 @@ func (p caddyfileParser) unmarshal(d *caddyfile.Dispenser, s *Handler) error {
 				return d.Errf("stepup: auth_param %q is set twice", kv[0])
 			}
 			s.Provider.AuthParams[kv[0]] = kv[1]
+		case "step_up_prompt":
+			err = oneArg(d, &s.Provider.StepUpPrompt)
+			if err == nil && s.Provider.StepUpPrompt != stepUpPromptLogin && s.Provider.StepUpPrompt != stepUpPromptRetry {
+				return d.Errf("stepup: step_up_prompt %q: use login or retry", s.Provider.StepUpPrompt)
+			}
 		case "require_login":
 			err = oneArg(d, &s.RequireLogin)
 			if err == nil && s.RequireLogin != "rules" && s.RequireLogin != "all" {

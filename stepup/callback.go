@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"go.uber.org/zap"
 	"golang.org/x/oauth2"
 )
 
@@ -24,6 +25,11 @@ type loginFailure struct {
 	reason string // state, nonce, token, acr, amr, auth_time, subject, idp
 	msg    string // safe to show
 	err    error  // details for the log only
+
+	// retry: the IdP answered below the requirement without authenticating
+	// the user for this attempt; one more attempt with prompt=login may
+	// succeed where this one could not.
+	retry bool
 }
 
 func (f *loginFailure) Error() string { return f.reason + ": " + f.err.Error() }
@@ -57,6 +63,9 @@ func (h *Handler) serveCallback(w http.ResponseWriter, r *http.Request) error {
 		if f != nil {
 			h.clearFlow(w, r, f.State)
 		}
+		if lf.retry {
+			return h.retryLogin(w, r, f, lf)
+		}
 		h.metrics.logins.WithLabelValues("failure", lf.reason).Inc()
 		return h.renderFailure(w, r, lf)
 	}
@@ -71,6 +80,25 @@ func (h *Handler) serveCallback(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, safeReturnPath(f.ReturnTo, "/"), http.StatusSeeOther)
 	return nil
+}
+
+// retryLogin starts the one more attempt a refused login with lf.retry
+// earns: the same requirement, return path and user, now with
+// prompt=login, so an OP that reused a weaker session authenticates the
+// user again. The new flow has Prompt set, so it is never retried itself.
+func (h *Handler) retryLogin(w http.ResponseWriter, r *http.Request, f *flowState, lf *loginFailure) error {
+	h.metrics.logins.WithLabelValues("retry", lf.reason).Inc()
+	h.logger.Info("step-up retried with prompt=login: the identity provider answered with an earlier, weaker sign-in",
+		logRule(f.Rule), zap.String("reason", lf.reason), zap.Error(lf.err), logRequest(r))
+	d, err := h.idp.get(r.Context())
+	if err != nil {
+		return h.idpDown(w, err)
+	}
+	current := h.readSession(r)
+	if !current.valid(h.now()) || current.Subject != f.Subject {
+		current = nil
+	}
+	return h.startLogin(w, r, d, f.requirement(h.levels), current, f.ReturnTo, true)
 }
 
 // completeLogin returns the new session, or a *loginFailure.
@@ -149,36 +177,56 @@ func (h *Handler) checkIDToken(idt *oidc.IDToken, f *flowState) (*session, error
 		return nil, fail(http.StatusUnauthorized, "token", "The identity provider's answer could not be read.", err)
 	}
 	now := h.now()
-	req := h.requirementNamed(f.Rule)
-	if !req.acrSatisfied(c.ACR, h.levels) {
-		return nil, fail(http.StatusForbidden, "acr", "Your sign-in was not strong enough for this page. It needs: "+req.acrValues+".", fmt.Errorf("acr %q does not satisfy %q", c.ACR, req.acrValues))
-	}
 	s := &session{Subject: idt.Subject, ACR: c.ACR, AMR: c.AMR, Issued: now, Expires: now.Add(h.sessionLifetime), LoginRule: f.Rule}
-	if !s.hasAMR(req.amr) {
-		return nil, fail(http.StatusForbidden, "amr", "Your sign-in did not use the required method.", fmt.Errorf("amr %q lacks %q", c.AMR, req.amr))
-	}
 	if s.AuthTime, err = authTimeOf(c.AuthTime, now); err != nil {
 		return nil, fail(http.StatusUnauthorized, "auth_time", "The identity provider's answer is dated in the future.", fmt.Errorf("auth_time %d is after now %d plus %s", *c.AuthTime, now.Unix(), clockSkew))
 	}
-	if f.MaxAge >= 0 {
-		if s.AuthTime.IsZero() {
-			return nil, fail(http.StatusForbidden, "auth_time", "The identity provider did not say when you signed in.", errors.New("auth_time absent although max_age was sent"))
-		}
-		oldest := now.Add(-time.Duration(f.MaxAge) * time.Second)
-		if f.MaxAge == 0 {
-			oldest = time.Unix(f.Started, 0)
-		}
-		if s.AuthTime.Before(oldest.Add(-clockSkew)) {
-			return nil, fail(http.StatusForbidden, "auth_time", "This page needs a fresh sign-in, but the identity provider reused an older one.", fmt.Errorf("auth_time %s older than allowed %s", s.AuthTime.UTC().Format(time.RFC3339), oldest.UTC().Format(time.RFC3339)))
-		}
-	}
 	if f.Subject != "" && !constantTimeEqual(f.Subject, idt.Subject) {
 		return nil, fail(http.StatusForbidden, "subject", "You signed in as a different user. Sign out first to switch users.", errors.New("step-up returned a different subject"))
+	}
+	// The requirement the login was started for, carried by the flow: a
+	// risk step-up has no rule to look up, and a rule may have changed.
+	req := f.requirement(h.levels)
+	if lf := checkAuthentication(req, s, f, now, h.levels); lf != nil {
+		// An OP that treats acr_values or max_age as a hint answers with the
+		// session it already had. Unless it was told to authenticate again,
+		// or its auth_time shows it clearly did (later than the attempt's
+		// start by more than the clock skew we tolerate), ask once more with
+		// prompt=login. Erring towards the retry costs at most one more
+		// sign-in for a login that would be refused anyway; erring against
+		// it would leave the user stuck.
+		lf.retry = !f.Prompt && !s.AuthTime.After(time.Unix(f.Started, 0).Add(clockSkew))
+		return nil, lf
 	}
 	if len(s.Subject) > maxClaimLen || len(s.ACR) > maxClaimLen || len(s.AMR) > maxAMR || slices.ContainsFunc(s.AMR, func(m string) bool { return len(m) > maxClaimLen }) {
 		return nil, fail(http.StatusForbidden, "token", "The identity provider's answer is too large to keep.", errors.New("claims exceed session bounds"))
 	}
 	return s, nil
+}
+
+// checkAuthentication reports how the login s falls short of req, the
+// requirement of flow f, or nil when it meets it.
+func checkAuthentication(req *requirement, s *session, f *flowState, now time.Time, lv levels) *loginFailure {
+	if !req.acrSatisfied(s.ACR, lv) {
+		return fail(http.StatusForbidden, "acr", "Your sign-in was not strong enough for this page. It needs: "+req.acrValues+".", fmt.Errorf("acr %q does not satisfy %q", s.ACR, req.acrValues))
+	}
+	if !s.hasAMR(req.amr) {
+		return fail(http.StatusForbidden, "amr", "Your sign-in did not use the required method.", fmt.Errorf("amr %q lacks %q", s.AMR, req.amr))
+	}
+	if f.MaxAge < 0 {
+		return nil
+	}
+	if s.AuthTime.IsZero() {
+		return fail(http.StatusForbidden, "auth_time", "The identity provider did not say when you signed in.", errors.New("auth_time absent although max_age was sent"))
+	}
+	oldest := now.Add(-time.Duration(f.MaxAge) * time.Second)
+	if f.MaxAge == 0 {
+		oldest = time.Unix(f.Started, 0)
+	}
+	if s.AuthTime.Before(oldest.Add(-clockSkew)) {
+		return fail(http.StatusForbidden, "auth_time", "This page needs a fresh sign-in, but the identity provider reused an older one.", fmt.Errorf("auth_time %s older than allowed %s", s.AuthTime.UTC().Format(time.RFC3339), oldest.UTC().Format(time.RFC3339)))
+	}
+	return nil
 }
 
 func constantTimeEqual(a, b string) bool {

@@ -42,7 +42,7 @@ func (h *Handler) serveLogin(w http.ResponseWriter, r *http.Request) error {
 			zap.String("reason", "return_to"), zap.Int("length", len(returnTo)), logRequest(r))
 		returnTo = "/"
 	}
-	return h.startLogin(w, r, d, req, h.readSession(r), safeReturnPath(returnTo, "/"))
+	return h.startLogin(w, r, d, req, h.readSession(r), safeReturnPath(returnTo, "/"), false)
 }
 
 // serveLogout clears the session and, when idp_logout is on and the IdP

@@ -29,17 +29,6 @@ func (h *Handler) requirementFor(r *http.Request) (*requirement, error) {
 	return nil, nil
 }
 
-// requirementNamed finds a rule's requirement by name; a rule removed by a
-// reload since the login started falls back to the base requirement.
-func (h *Handler) requirementNamed(name string) *requirement {
-	for _, rule := range h.Rules {
-		if rule.Name == name {
-			return rule.req
-		}
-	}
-	return h.defaultReq
-}
-
 // fallShort answers a request whose credentials do not meet req: an
 // RFC 9470 challenge for API clients and bearer tokens, a redirect to the
 // IdP for browser navigations, or, in report-only mode, a recorded pass.
@@ -88,7 +77,7 @@ func (h *Handler) fallShort(w http.ResponseWriter, r *http.Request, next caddyht
 	if err != nil {
 		return h.idpDown(w, r, err)
 	}
-	return h.startLogin(w, r, d, req, s, r.URL.RequestURI())
+	return h.startLogin(w, r, d, req, s, r.URL.RequestURI(), false)
 }
 
 func subjectOf(s *session) string {

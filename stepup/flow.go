@@ -17,15 +17,40 @@ import (
 // flowState is what one login attempt must remember between the redirect to
 // the IdP and the callback. It lives in its own short-lived encrypted
 // cookie, named after the attempt's state, so several tabs can log in at once.
+//
+// It carries the exact requirement the login was started for (rule name,
+// acr, amr, max_age), so the callback checks what was asked for even when
+// that requirement has no rule of its own (a risk step-up) or a reload has
+// changed the rule meanwhile.
 type flowState struct {
-	State    string `json:"s"`
-	Nonce    string `json:"n"`
-	Verifier string `json:"v"`
-	ReturnTo string `json:"r"`
-	Rule     string `json:"u"`
-	Subject  string `json:"b,omitempty"` // set on step-up: the login must keep this user
-	MaxAge   int64  `json:"m"`           // seconds; -1 when the rule sets none
-	Started  int64  `json:"t"`           // unix seconds
+	Version  int      `json:"e"` // flowVersion; older flows named only their rule
+	State    string   `json:"s"`
+	Nonce    string   `json:"n"`
+	Verifier string   `json:"v"`
+	ReturnTo string   `json:"r"`
+	Rule     string   `json:"u"`
+	ACR      []string `json:"a,omitempty"`
+	AMR      []string `json:"w,omitempty"`
+	Subject  string   `json:"b,omitempty"` // set on step-up: the login must keep this user
+	MaxAge   int64    `json:"m"`           // seconds; -1 when the rule sets none
+	Started  int64    `json:"t"`           // unix seconds
+	Prompt   bool     `json:"p,omitempty"` // prompt=login was sent: the IdP was told to authenticate again
+}
+
+// flowVersion marks flow cookies that carry their requirement. A flow
+// from before (it names only a rule) is refused rather than checked
+// against whatever that name means now.
+const flowVersion = 2
+
+// requirement is what the callback must check: the one the flow was
+// started for.
+func (f *flowState) requirement(lv levels) *requirement {
+	var maxAge *time.Duration
+	if f.MaxAge >= 0 {
+		d := time.Duration(f.MaxAge) * time.Second
+		maxAge = &d
+	}
+	return newRequirement(f.Rule, f.ACR, f.AMR, maxAge, lv)
 }
 
 // Flow cookies are scoped to the callback path and live only as long as a
@@ -51,15 +76,19 @@ func (h *Handler) flowCookieName(r *http.Request, state string) string {
 
 // startLogin redirects the browser to the IdP for req. It is the only place
 // that builds an authorization request, so every login carries PKCE, state
-// and nonce.
-func (h *Handler) startLogin(w http.ResponseWriter, r *http.Request, d *discovered, req *requirement, current *session, returnTo string) error {
+// and nonce. reauth asks the IdP to authenticate the user again whatever
+// session it holds (prompt=login; see needsReauth).
+func (h *Handler) startLogin(w http.ResponseWriter, r *http.Request, d *discovered, req *requirement, current *session, returnTo string, reauth bool) error {
 	now := h.now()
 	f := flowState{
+		Version:  flowVersion,
 		State:    randomToken(),
 		Nonce:    randomToken(),
 		Verifier: oauth2.GenerateVerifier(),
 		ReturnTo: safeReturnPath(returnTo, "/"),
 		Rule:     req.rule,
+		ACR:      req.acr,
+		AMR:      req.amr,
 		MaxAge:   -1,
 		Started:  now.Unix(),
 	}
@@ -69,6 +98,7 @@ func (h *Handler) startLogin(w http.ResponseWriter, r *http.Request, d *discover
 	if current.valid(now) {
 		f.Subject = current.Subject
 	}
+	f.Prompt = reauth || h.needsReauth(req, current, now)
 	plain, err := json.Marshal(f)
 	if err != nil {
 		return err
@@ -121,11 +151,7 @@ func (h *Handler) authorizeURL(r *http.Request, d *discovered, req *requirement,
 	if req.hasMaxAge {
 		q.Set("max_age", req.maxAgeSec)
 	}
-	// max_age makes the IdP re-authenticate a login older than it, and the
-	// callback checks auth_time whatever the IdP did. Only "a fresh login
-	// every time" needs prompt=login: an IdP may treat prompt=login as
-	// max_age=0, which would make every recency rule that strict.
-	if req.hasMaxAge && req.maxAge == 0 {
+	if f.Prompt {
 		q.Set("prompt", "login")
 	}
 	if valid {
@@ -136,6 +162,30 @@ func (h *Handler) authorizeURL(r *http.Request, d *discovered, req *requirement,
 		sep = "&"
 	}
 	return d.authorizeURL + sep + q.Encode()
+}
+
+// needsReauth decides whether the authorization request says prompt=login.
+//
+//   - max_age 0 ("a fresh login for every request") always does.
+//   - A session that is valid but whose acr or amr falls short does, unless
+//     the provider's step_up_prompt is retry: many OPs treat acr_values as
+//     a hint and, holding a live session of a lower level, answer with it
+//     without authenticating again, so the step-up could never succeed.
+//   - Recency alone (max_age N) does not: max_age makes the OP
+//     re-authenticate a login older than N, and an OP may treat
+//     prompt=login as max_age=0, which would make every recency rule that
+//     strict. The callback checks auth_time whatever the OP did.
+//
+// Whatever is sent, a login the OP answers below the requirement without
+// a new authentication is retried once with prompt=login (callback.go).
+func (h *Handler) needsReauth(req *requirement, current *session, now time.Time) bool {
+	if req.hasMaxAge && req.maxAge == 0 {
+		return true
+	}
+	if h.Provider.StepUpPrompt == stepUpPromptRetry || !current.valid(now) {
+		return false
+	}
+	return !req.acrSatisfied(current.ACR, h.levels) || !current.hasAMR(req.amr)
 }
 
 // essentialACRClaims is the OIDC claims request parameter asking for acr as
@@ -180,7 +230,7 @@ func (h *Handler) readFlow(ctx context.Context, r *http.Request, state string) (
 		return nil, err
 	}
 	var f flowState
-	if json.Unmarshal(plain, &f) != nil || !constantTimeEqual(f.State, state) {
+	if json.Unmarshal(plain, &f) != nil || f.Version != flowVersion || !constantTimeEqual(f.State, state) {
 		return nil, errFlow
 	}
 	if h.now().Sub(time.Unix(f.Started, 0)) > flowLifetime {

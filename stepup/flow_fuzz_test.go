@@ -62,7 +62,7 @@ func FuzzReadFlowPlaintext(f *testing.F) {
 		checkReadFlow(t, h, state, fl, err)
 
 		var want flowState
-		if err != nil && json.Unmarshal(plain, &want) == nil && want.State == state && tokenState.MatchString(state) &&
+		if err != nil && json.Unmarshal(plain, &want) == nil && want.Version == flowVersion && want.State == state && tokenState.MatchString(state) &&
 			len(state) <= 128 && len(sealed) <= maxSealedLen && fuzzEpoch.Sub(time.Unix(want.Started, 0)) <= flowLifetime {
 			t.Fatalf("a fresh flow sealed for state %q was not found: %v", state, err)
 		}
@@ -106,6 +106,7 @@ func sealedFlow(t *testing.T, h *Handler, f flowState) string {
 
 func seedFlow() flowState {
 	return flowState{
+		Version: flowVersion, ACR: []string{"urn:otp"},
 		State: "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0", Nonce: "bm9uY2Vub25jZW5vbmNl", Verifier: "dmVyaWZpZXJ2ZXJpZmllcnZlcmlmaWVy",
 		ReturnTo: "/admin?tab=users", Rule: "admin", MaxAge: 300, Started: fuzzEpoch.Unix() - 60,
 	}
@@ -148,7 +149,7 @@ func flowPlaintextSeeds(t *testing.T) []fuzzSeed {
 	}
 	return []fuzzSeed{
 		{"valid-flow", []any{plain, fl.State}},
-		{"valid-extra-fields", []any{[]byte(`{"s":"` + fl.State + `","t":1799999990,"x":[1,{"y":null}],"m":-1}`), fl.State}},
+		{"valid-extra-fields", []any{[]byte(`{"e":2,"s":"` + fl.State + `","t":1799999990,"x":[1,{"y":null}],"m":-1}`), fl.State}},
 		{"other-state", []any{plain, "b3RoZXJvdGhlcm90aGVyb3RoZXI"}},
 		{"state-case", []any{[]byte(`{"S":"` + fl.State + `","t":1800000000}`), fl.State}},
 		{"huge-started", []any{[]byte(`{"s":"` + fl.State + `","t":9223372036854775807}`), fl.State}},

@@ -382,6 +382,11 @@ func (h *Handler) validateProvider() error {
 	if p.ClientID == "" {
 		return errors.New("provider client_id: required (this relying party's client id at the IdP)")
 	}
+	switch p.StepUpPrompt {
+	case "", stepUpPromptLogin, stepUpPromptRetry:
+	default:
+		return fmt.Errorf("provider step_up_prompt: %q is not one of login, retry", p.StepUpPrompt)
+	}
 	for k := range p.AuthParams {
 		if controlledParams[k] {
 			return fmt.Errorf("provider auth_param %q: stepup sets this parameter itself; remove it", k)

@@ -288,8 +288,11 @@ func TestNavigationRedirectsToTheIdPWithEveryProtection(t *testing.T) {
 			t.Errorf("%s = %q, want 256 bits of randomness", key, q.Get(key))
 		}
 	}
-	if q.Has("max_age") || q.Has("prompt") {
-		t.Errorf("a rule without max_age sent max_age/prompt: %v", q)
+	if q.Has("max_age") {
+		t.Errorf("a rule without max_age sent max_age: %v", q)
+	}
+	if q.Get("prompt") != "login" {
+		t.Errorf("prompt = %q, want login: the session's acr falls short, and an OP may answer acr_values with that session", q.Get("prompt"))
 	}
 	cookies := out.rec.Result().Cookies()
 	if len(cookies) != 1 || cookies[0].Name != flowCookiePrefix+q.Get("state")[:flowNameIDLen] || cookies[0].Secure ||

@@ -58,7 +58,7 @@ func sharedMetrics() *stepupMetrics {
 			}, []string{"rule", "reason", "mode"}),
 			logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 				Namespace: ns, Subsystem: sub, Name: "logins_total",
-				Help: "Completed step-up logins (result=success) and refused ones (result=failure) by reason (state, code, nonce, token, acr, amr, auth_time, subject, idp, internal).",
+				Help: "Completed step-up logins (result=success), refused ones (result=failure) and ones retried once with prompt=login (result=retry) by reason (state, code, nonce, token, acr, amr, auth_time, subject, idp, internal).",
 			}, []string{"result", "reason"}),
 			idpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 				Namespace: ns, Subsystem: sub, Name: "idp_request_duration_seconds",

@@ -38,7 +38,33 @@ type ProviderConfig struct {
 	// (for example `ui_locales`). They cannot override the parameters
 	// stepup controls (state, nonce, PKCE, acr_values, max_age, prompt, ...).
 	AuthParams map[string]string `json:"auth_params,omitempty"`
+
+	// StepUpPrompt says how a step-up makes the IdP authenticate again when
+	// the user already has a weaker session there. Many OPs treat
+	// `acr_values` as a hint: holding a live password session they answer
+	// with it, and the step-up could never succeed.
+	//
+	//   - `login`: when the user's session here falls short of a rule's acr
+	//     or amr, the authorization request says `prompt=login`.
+	//   - `retry`: the first request sends only `acr_values` (and the
+	//     essential acr claim); an OP that honours them steps the user up
+	//     without a second password prompt.
+	//
+	// Either way, a login the OP answers below the requirement, when the
+	// request did not say `prompt=login` and the answer's auth_time does not
+	// clearly show a new authentication (absent, or not later than the
+	// attempt's start plus 10 s of clock skew), is retried once with
+	// `prompt=login`; a second weak answer is refused. `max_age 0` always
+	// sends `prompt=login`.
+	// Default: `login`.
+	StepUpPrompt string `json:"step_up_prompt,omitempty"`
 }
+
+// step_up_prompt values.
+const (
+	stepUpPromptLogin = "login"
+	stepUpPromptRetry = "retry"
+)
 
 // controlledParams are authorization parameters only stepup may set.
 var controlledParams = map[string]bool{

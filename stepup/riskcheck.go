@@ -111,13 +111,26 @@ func platformHint(r *http.Request) string {
 	return ""
 }
 
-// recordLogin notes the risk baseline in a freshly minted session. A
-// browser that arrives without a device cookie (it came straight to the
+// recordLogin notes the risk baseline in a freshly minted session. Only a
+// login that meets the risk requirement records a new one: otherwise a
+// password login (any rule's, or the login endpoint's) would reset the
+// country, network and device a risky request is compared with, and so
+// clear the very signals that asked for the stronger login. Such a login
+// keeps the baseline of the session it replaces; with none to keep (a first
+// login in this browser) it records one.
+//
+// A browser that arrives without a device cookie (it came straight to the
 // login endpoint, or from an API client's step_up_url) is given one here,
 // so the baseline names the device the session will be used from.
 func (h *Handler) recordLogin(w http.ResponseWriter, r *http.Request, s *session) {
 	if h.risk == nil {
 		return
+	}
+	if h.riskReq.check(s, h.now(), h.levels) != "" {
+		if prev := h.readSession(r); prev.valid(h.now()) && prev.HasLogin && prev.Subject == s.Subject {
+			s.Login, s.HasLogin = prev.Login, true
+			return
+		}
 	}
 	var device uint64
 	if h.riskConfig.NewDevice != nil {
