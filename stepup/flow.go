@@ -207,7 +207,7 @@ func (h *Handler) redirectURI(r *http.Request) string {
 
 func (h *Handler) origin(r *http.Request) string {
 	scheme := "https"
-	if r.TLS == nil && h.InsecureLoopbackHTTP {
+	if h.plainLoopback(r) {
 		scheme = "http"
 	}
 	return scheme + "://" + r.Host

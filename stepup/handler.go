@@ -134,9 +134,11 @@ type Handler struct {
 	Assertion *AssertionConfig `json:"assertion,omitempty"`
 
 	// InsecureLoopbackHTTP allows, for local development only, an issuer
-	// and a site on plain HTTP at 127.0.0.1, ::1 or localhost: cookies lose
-	// their Secure flag and `__Host-` prefix on such requests. Never use it
-	// in production; a warning is logged at start.
+	// and a site on plain HTTP at 127.0.0.1, ::1 or localhost: on plain-HTTP
+	// requests whose Host is one of those, cookies lose their Secure flag
+	// and `__Host-`/`__Secure-` prefixes and the redirect URI is http://.
+	// Plain-HTTP requests for any other host are treated as without it.
+	// Never use it in production; a warning is logged at start.
 	InsecureLoopbackHTTP bool `json:"insecure_loopback_http,omitempty"`
 
 	idp             *idpClient

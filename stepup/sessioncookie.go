@@ -1,6 +1,7 @@
 package stepup
 
 import (
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -77,9 +78,28 @@ func (h *Handler) clearSession(w http.ResponseWriter, r *http.Request) {
 }
 
 // secureCookies reports whether cookies get the Secure flag: always, unless
-// the loudly named loopback development option is on and this is plain HTTP.
+// the loudly named loopback development option is on and this is a
+// plain-HTTP request to a loopback site.
 func (h *Handler) secureCookies(r *http.Request) bool {
-	return !h.InsecureLoopbackHTTP || r.TLS != nil
+	return !h.plainLoopback(r)
+}
+
+// plainLoopback reports whether r is what insecure_loopback_http relaxes
+// the rules for: plain HTTP to a site on 127.0.0.1, ::1 or localhost. A
+// plain-HTTP request for any other host keeps Secure, prefixed cookies and
+// https redirect URIs, so the option cannot weaken a real site that also
+// answers on port 80.
+func (h *Handler) plainLoopback(r *http.Request) bool {
+	return h.InsecureLoopbackHTTP && r.TLS == nil && isLoopbackHostPort(r.Host)
+}
+
+// isLoopbackHostPort is isLoopbackHost for a Host header, port or not.
+func isLoopbackHostPort(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]")
+	}
+	return isLoopbackHost(host)
 }
 
 // cookieNames are the names of our cookies for one kind of request.

@@ -40,6 +40,9 @@ type Options struct {
 	// Global adds lines to the global options block, e.g. `servers {
 	// trusted_proxies static 127.0.0.1/32 }`.
 	Global string
+	// Extra adds top-level blocks after the site, e.g. a plain-HTTP site
+	// `http://:<port> { ... }` (see ReservePort).
+	Extra string
 }
 
 // Caddy is a running Caddy process.
@@ -102,7 +105,8 @@ func (c *Caddy) caddyfile(site string) string {
 https://localhost:%d {
 %s
 }
-`, c.adminPort, c.opts.StorageDir, c.httpPort, c.httpsPort, c.opts.Global, c.httpsPort, site)
+%s
+`, c.adminPort, c.opts.StorageDir, c.httpPort, c.httpsPort, c.opts.Global, c.httpsPort, site, c.opts.Extra)
 }
 
 func (c *Caddy) start() {
