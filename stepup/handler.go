@@ -361,7 +361,40 @@ func (h *Handler) Validate() error {
 	if !cookieNamePattern.MatchString(h.Session.CookieName) {
 		return fmt.Errorf("session cookie_name: %q must be letters, digits, '-' or '_'", h.Session.CookieName)
 	}
+	if n := h.Session.CookieName; n == risk.DeviceCookieName || strings.HasPrefix(n, flowCookiePrefix) {
+		return fmt.Errorf("session cookie_name: %q is the name of one of stepup's other cookies (%s, %s…); pick another, such as %s", n, risk.DeviceCookieName, flowCookiePrefix, defaultCookieName)
+	}
+	if err := h.validateACRLevels(); err != nil {
+		return err
+	}
 	return h.validateAssertion()
+}
+
+// validateACRLevels refuses, when acr_levels ranks the values, an acr a rule
+// or the risk block asks for that is not ranked: a typo there is a level no
+// login can reach, so the rule would silently refuse everyone.
+func (h *Handler) validateACRLevels() error {
+	if len(h.ACRLevels) == 0 {
+		return nil
+	}
+	ranked := newLevels(h.ACRLevels)
+	check := func(where string, acr []string) error {
+		for _, v := range acr {
+			if _, ok := ranked[v]; !ok {
+				return fmt.Errorf("%s: acr %q is not in acr_levels (%s); fix its spelling or add it to acr_levels", where, v, strings.Join(h.ACRLevels, " "))
+			}
+		}
+		return nil
+	}
+	for _, rule := range h.Rules {
+		if err := check(fmt.Sprintf("rule %q", rule.Name), rule.ACR); err != nil {
+			return err
+		}
+	}
+	if h.Risk != nil {
+		return check("risk", h.Risk.ACR)
+	}
+	return nil
 }
 
 func (h *Handler) validateProvider() error {

@@ -34,6 +34,7 @@ import (
 //	        deny_countries    <CC...>
 //	        country_denied    <points> # default 100
 //	        fail_open
+//	        optional                  # the databases may appear after load
 //	    }
 //	    frequency {                   # the block is optional
 //	        window   <duration>       # default 1m
@@ -132,8 +133,10 @@ func (p parser) location(l *LocationConfig) error {
 			return p.countries(&l.DenyCountries)
 		case "fail_open":
 			return p.flag(&l.FailOpen)
+		case "optional":
+			return p.flag(&l.Optional)
 		}
-		return p.unknown(key, "country_db, asn_db, country_change, asn_change, impossible_travel, max_speed_kmh, allow_countries, deny_countries, country_denied, fail_open")
+		return p.unknown(key, "country_db, asn_db, country_change, asn_change, impossible_travel, max_speed_kmh, allow_countries, deny_countries, country_denied, fail_open, optional")
 	}, nil)
 }
 

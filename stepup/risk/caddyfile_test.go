@@ -138,7 +138,7 @@ func TestBadRiskBlocksAreRejectedWithTheExactError(t *testing.T) {
 		{"weight not a number", "risk {\nip_reputation {\nweight 4.5\n}\n}", `stepup: risk: ip_reputation: weight "4.5" is not a whole number from 1 to 100 (points), at Testfile:4`},
 		{"repeated weight", "risk {\nip_reputation {\nweight 4\nweight 5\n}\n}", `stepup: risk: ip_reputation: weight is set twice; keep one, at Testfile:5`},
 		{"repeated signal block", "risk {\nnew_device\nnew_device\n}", `stepup: risk: new_device is set twice; keep one, at Testfile:4`},
-		{"unknown location subdirective", "risk {\nlocation {\ncity_db x\n}\n}", `stepup: risk: location: unknown subdirective "city_db" (use country_db, asn_db, country_change, asn_change, impossible_travel, max_speed_kmh, allow_countries, deny_countries, country_denied, fail_open), at Testfile:4`},
+		{"unknown location subdirective", "risk {\nlocation {\ncity_db x\n}\n}", `stepup: risk: location: unknown subdirective "city_db" (use country_db, asn_db, country_change, asn_change, impossible_travel, max_speed_kmh, allow_countries, deny_countries, country_denied, fail_open, optional), at Testfile:4`},
 		{"country_db with two paths", "risk {\nlocation {\ncountry_db a b\n}\n}", `stepup: risk: location: wrong argument count or unexpected line ending after 'b', at Testfile:4`},
 		{"lower-case country", "risk {\nlocation {\nallow_countries GB fr\n}\n}", `stepup: risk: location: allow_countries "fr" is not an upper-case ISO 3166-1 alpha-2 code such as GB, at Testfile:4`},
 		{"zero speed", "risk {\nlocation {\nmax_speed_kmh 0\n}\n}", `stepup: risk: location: max_speed_kmh "0" is not a whole number from 1 to 1000000 (speed in km/h), at Testfile:4`},

@@ -122,6 +122,14 @@ type LocationConfig struct {
 	// missing or unreadable. By default (fail closed) each signal that
 	// needs it adds its full points. Logged once, not per request.
 	FailOpen bool `json:"fail_open,omitempty"`
+
+	// Optional lets the config load while CountryDB or ASNDB is missing or
+	// unreadable, for a database another process (geoipupdate, a sidecar)
+	// writes later: it is loaded within 10 seconds of appearing, and until
+	// then FailOpen decides what its signals add. Default: false (a
+	// database that does not load fails the config load and `caddy
+	// validate`, naming the directive).
+	Optional bool `json:"optional,omitempty"`
 }
 
 // FrequencyConfig scores bursts. Counts are approximate sliding windows kept

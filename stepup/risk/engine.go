@@ -97,6 +97,13 @@ func New(ctx caddy.Context, c *Config, logger *zap.Logger, now func() time.Time)
 		e.newDevice = d.Weight
 	}
 	e.watch.poll()
+	// A MaxMind database that does not load would, failing closed, add its
+	// points to every request (a deny list then refuses everyone): unless
+	// marked optional, that is a config error, reported by caddy validate.
+	if err := e.watch.missingRequired(); err != nil {
+		e.Close()
+		return nil, err
+	}
 	if len(e.watch.files) > 0 {
 		go e.watch.run(e.stop, pollInterval)
 		if ctx.Context != nil {

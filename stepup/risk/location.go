@@ -56,12 +56,12 @@ func newLocation(c *LocationConfig, logger *zap.Logger, now func() time.Time, w 
 	if c.CountryDB != "" {
 		w.add("location country_db", c.CountryDB, failMode(c.FailOpen, "location"), func(path string) error {
 			return l.load(path, "country", &l.country)
-		})
+		}).required = !c.Optional
 	}
 	if c.ASNDB != "" {
 		w.add("location asn_db", c.ASNDB, failMode(c.FailOpen, "location"), func(path string) error {
 			return l.load(path, "asn", &l.asn)
-		})
+		}).required = !c.Optional
 	}
 	return l
 }

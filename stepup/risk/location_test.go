@@ -149,7 +149,7 @@ func TestMissingDatabasesFailOpenOrClosedPerSignal(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &LocationConfig{CountryDB: missing, ASNDB: missing + ".asn", CountryChange: 30, ASNChange: 10,
-				ImpossibleTravel: 70, DenyCountries: []string{"KP"}, FailOpen: tt.failOpen}
+				ImpossibleTravel: 70, DenyCountries: []string{"KP"}, FailOpen: tt.failOpen, Optional: true}
 			e, logs := newEngine(t, &Config{Location: c})
 			var r *Result
 			for range 3 {
@@ -197,7 +197,7 @@ func TestADatabaseOfTheWrongKindIsRejected(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := &LocationConfig{CountryDB: tt.country, ASNDB: tt.asn, CountryChange: 30, FailOpen: true}
+			c := &LocationConfig{CountryDB: tt.country, ASNDB: tt.asn, CountryChange: 30, FailOpen: true, Optional: true}
 			if tt.asn != "" {
 				c.ASNChange = 10
 			}
@@ -217,7 +217,7 @@ func TestADatabaseOfTheWrongKindIsRejected(t *testing.T) {
 // A file that is not a database at all (an interrupted download) is
 // unavailable, and the signals fail as configured.
 func TestATruncatedDatabaseIsUnavailable(t *testing.T) {
-	c := &LocationConfig{CountryDB: testDBs(t).Truncated, CountryChange: 30, ImpossibleTravel: 70}
+	c := &LocationConfig{CountryDB: testDBs(t).Truncated, CountryChange: 30, ImpossibleTravel: 70, Optional: true}
 	e, logs := newEngine(t, &Config{Location: c})
 	r := evaluate(e, Request{Now: t0, ClientIP: london, HasLogin: true, Login: Recorded{Country: [2]byte{'U', 'S'}}})
 	if got, want := r.Reasons(), "country_change=30(unavailable) impossible_travel=70(unavailable)"; got != want {

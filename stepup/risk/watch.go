@@ -1,6 +1,7 @@
 package risk
 
 import (
+	"fmt"
 	"os"
 	"sync"
 	"time"
@@ -32,12 +33,30 @@ type watchedFile struct {
 	stated  bool // modTime and size describe the last load attempt
 	loaded  bool // a load has succeeded once
 	failing bool // the latest check or load failed, and that was logged
+	lastErr error
+	// required files must load at start: New fails otherwise.
+	required bool
 }
 
-func (w *watcher) add(what, path, failMode string, load func(string) error) {
+func (w *watcher) add(what, path, failMode string, load func(string) error) *watchedFile {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.files = append(w.files, &watchedFile{what: what, path: path, failMode: failMode, load: load})
+	f := &watchedFile{what: what, path: path, failMode: failMode, load: load}
+	w.files = append(w.files, f)
+	return f
+}
+
+// missingRequired returns an error naming the first required file that
+// has not loaded, with the fix.
+func (w *watcher) missingRequired() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, f := range w.files {
+		if f.required && !f.loaded {
+			return fmt.Errorf("stepup: risk %s: %q did not load (%v); fix the path or the file, or add optional to the block if another process writes it later", f.what, f.path, f.lastErr)
+		}
+	}
+	return nil
 }
 
 // poll checks every file once and loads those that changed.
@@ -75,6 +94,7 @@ func (w *watcher) check(f *watchedFile) {
 }
 
 func (w *watcher) failed(f *watchedFile, err error) {
+	f.lastErr = err
 	if f.failing {
 		return
 	}
