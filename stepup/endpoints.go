@@ -2,7 +2,6 @@ package stepup
 
 import (
 	"net/http"
-	"net/url"
 
 	"go.uber.org/zap"
 )
@@ -43,31 +42,4 @@ func (h *Handler) serveLogin(w http.ResponseWriter, r *http.Request) error {
 		returnTo = "/"
 	}
 	return h.startLogin(w, r, d, req, h.readSession(r), safeReturnPath(returnTo, "/"), false)
-}
-
-// serveLogout clears the session and, when idp_logout is on and the IdP
-// advertises an end_session_endpoint, ends the IdP session too.
-func (h *Handler) serveLogout(w http.ResponseWriter, r *http.Request) error {
-	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		w.Header().Set("Allow", "GET, POST")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return nil
-	}
-	h.clearSession(w, r)
-	w.Header().Set("Cache-Control", "no-store")
-	target := h.PostLogoutRedirect
-	if h.IdPLogout {
-		if d, err := h.idp.get(r.Context()); err == nil && d.endSessionURL != "" {
-			q := url.Values{
-				"client_id":                {h.Provider.ClientID},
-				"post_logout_redirect_uri": {h.origin(r) + h.PostLogoutRedirect},
-			}
-			target = d.endSessionURL + "?" + q.Encode()
-		} else if err != nil {
-			h.logger.Warn("logout: identity provider unavailable; local session cleared only", zap.Error(err))
-		}
-	}
-	h.logger.Info("logout", logRequest(r))
-	http.Redirect(w, r, target, http.StatusSeeOther)
-	return nil
 }

@@ -77,7 +77,8 @@ type Handler struct {
 	// API challenges point browsers here. Default: `/.stepup/login`.
 	LoginPath string `json:"login_path,omitempty"`
 
-	// LogoutPath clears the session. Default: `/.stepup/logout`.
+	// LogoutPath clears the session on a same-origin POST; a GET shows a
+	// confirmation form. Default: `/.stepup/logout`.
 	LogoutPath string `json:"logout_path,omitempty"`
 
 	// PostLogoutRedirect is the same-site path a browser lands on after
