@@ -4,6 +4,7 @@ go 1.27.3
 
 require (
 	github.com/caddy-stepup/caddy-stepup v0.0.0-00010101000000-000000000000
+	github.com/caddy-stepup/caddy-stepup/verify v0.0.0-00010101000000-000000000000
 	github.com/chromedp/chromedp v0.23.0
 	github.com/prometheus/client_golang v1.24.1
 )
@@ -12,6 +13,7 @@ require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/chromedp/cdproto v0.159.0 // indirect
+	github.com/go-jose/go-jose/v4 v4.1.6 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/kylelemons/godebug v1.1.0 // indirect
 	github.com/maxmind/mmdbwriter v1.2.0 // indirect
@@ -26,3 +28,6 @@ require (
 )
 
 replace github.com/caddy-stepup/caddy-stepup => ../
+
+// The assertion verifier is tested here against a real Caddy from this tree.
+replace github.com/caddy-stepup/caddy-stepup/verify => ../verify
