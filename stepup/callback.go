@@ -92,7 +92,7 @@ func (h *Handler) retryLogin(w http.ResponseWriter, r *http.Request, f *flowStat
 		logRule(f.Rule), zap.String("reason", lf.reason), zap.Error(lf.err), logRequest(r))
 	d, err := h.idp.get(r.Context())
 	if err != nil {
-		return h.idpDown(w, err)
+		return h.idpDown(w, r, err)
 	}
 	current := h.readSession(r)
 	if !current.valid(h.now()) || current.Subject != f.Subject {

@@ -1,6 +1,7 @@
 package stepup
 
 import (
+	"errors"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -24,7 +25,9 @@ func (h *Handler) serveLogout(w http.ResponseWriter, r *http.Request) error {
 	}
 	if !h.sameOrigin(r) {
 		h.logger.Warn("logout refused: cross-site request", zap.String("reason", "origin"), logRequest(r))
-		return h.renderPage(w, http.StatusForbidden, "Sign-out refused", "This sign-out request did not come from this site.", "origin")
+		const msg = "This sign-out request did not come from this site."
+		return h.refuse(w, r, refusal{status: http.StatusForbidden, code: errAccessDenied, description: msg,
+			err: errors.New("logout: cross-site request"), page: &page{Title: "Sign-out refused", Message: msg, Reason: "origin"}})
 	}
 	h.clearSession(w, r)
 	w.Header().Set("Cache-Control", "no-store")
