@@ -197,3 +197,42 @@ https://app.example.com {
 		t.Errorf("a clean address: %+v", good)
 	}
 }
+
+// The old explain provisioned handlers with a bare context, whose logger is
+// zap's development logger: every warning came with a stack trace.
+func TestExplainLogsWarningsOnOneLineWithoutStackTraces(t *testing.T) {
+	site := `
+http://127.0.0.1:8080 {
+	stepup {
+		issuer ` + deadIssuer(t) + `
+		client_id edge
+		insecure_loopback_http
+		require_login all
+	}
+	respond "ok"
+}
+`
+	logFile := filepath.Join(t.TempDir(), "explain.log")
+	e, err := runExplain(adapt(t, site), explainQuery{Method: "GET", URL: "http://127.0.0.1:8080/", IP: "127.0.0.1", logFile: logFile})
+	logged, _ := os.ReadFile(logFile)
+	if err != nil || e.Verdict != verdictChallenge {
+		t.Fatalf("explain: %v %+v", err, e)
+	}
+	lines := strings.Split(strings.TrimSpace(string(logged)), "\n")
+	if !strings.Contains(string(logged), "INSECURE: insecure_loopback_http") {
+		t.Fatalf("the provisioning warning was not logged:\n%s", logged)
+	}
+	for _, line := range lines {
+		if !strings.HasPrefix(line, "{") || strings.Contains(line, ".go:") {
+			t.Errorf("not a production log line (stack trace or caller): %q", line)
+		}
+	}
+}
+
+func TestExplainSaysABearerTokenIsCheckedAtTheIdPNotThatABrowserIsRedirected(t *testing.T) {
+	site := strings.Replace(explainCaddyfile, "client_id edge", "client_id edge\n\t\tbearer_audience https://api.example.com", 1)
+	e := explainFor(t, site, explainQuery{Method: "GET", URL: "https://app.example.com/admin", Headers: []string{"Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.e30.sig"}})
+	if e.Verdict != verdictNeedsIdP || !e.Stepup[0].NeedsIdP {
+		t.Errorf("a bearer token on a protected path: %+v %+v", e, e.Stepup)
+	}
+}

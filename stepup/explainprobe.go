@@ -139,7 +139,10 @@ func (rec *explainRecorder) conclude(out *explanation, w *httptest.ResponseRecor
 		// The answer recorded is the offline IdP's failure, not the
 		// server's: a live one would redirect the browser (or check the
 		// token) there.
-		out.Verdict = verdictLogin
+		out.Verdict = verdictNeedsIdP
+		if last.loginRedirect {
+			out.Verdict = verdictLogin
+		}
 		out.Status, out.Headers, out.Body = 0, nil, ""
 	case resp.StatusCode == http.StatusUnauthorized:
 		out.Verdict = verdictChallenge
@@ -189,6 +192,9 @@ func (p *explainProbe) ServeHTTP(w http.ResponseWriter, r *http.Request, next ca
 	if !step.passed {
 		p.read(step, r)
 	}
+	// Only a browser navigation is sent to the IdP; anything else that
+	// turned to it was checking a bearer token against the IdP's keys.
+	step.loginRedirect = step.NeedsIdP && isNavigation(r)
 	return err
 }
 

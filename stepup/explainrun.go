@@ -39,6 +39,8 @@ type explainQuery struct {
 	// whether this browser is the device the login recorded.
 	LoginIP string
 	Device  string // known (default) or new
+
+	logFile string // tests: log to this file instead of stderr
 }
 
 func (q explainQuery) hasSession() bool {
@@ -73,8 +75,9 @@ type explainedStep struct {
 	RiskReasons string `json:"risk_reasons,omitempty"`
 	// NeedsIdP is set when the handler turned to the IdP (to send a browser
 	// there, or to check a token); explain does not contact it.
-	NeedsIdP bool `json:"needs_idp,omitempty"`
-	passed   bool
+	NeedsIdP      bool `json:"needs_idp,omitempty"`
+	passed        bool
+	loginRedirect bool
 }
 
 // Verdicts.
@@ -85,6 +88,7 @@ const (
 	verdictNoStepup    = "no_stepup"      // no stepup handler saw it
 	verdictChallenge   = "challenge"      // 401 with an RFC 9470 challenge
 	verdictLogin       = "login_redirect" // a browser would be sent to the IdP
+	verdictNeedsIdP    = "needs_idp"      // a bearer token to check at the IdP
 	verdictDenied      = "denied"         // 403
 	verdictRefused     = "refused"        // any other answer
 )
@@ -114,7 +118,7 @@ func runExplain(cfgJSON []byte, q explainQuery) (*explanation, error) {
 	// Keys, certificates and locks go to the throwaway directory: explain
 	// never writes to the storage a running server uses.
 	cfg.StorageRaw = json.RawMessage(`{"module":"file_system","root":` + strconv.Quote(dir) + `}`)
-	cfg.Logging = quietLogging()
+	cfg.Logging = quietLogging(q.logFile)
 	apps := cfg.AppsRaw
 	cfg.AppsRaw = nil
 	root, err := caddy.ProvisionContext(&cfg)
@@ -152,11 +156,13 @@ func runExplain(cfgJSON []byte, q explainQuery) (*explanation, error) {
 }
 
 // quietLogging is production logging at WARN: one line per warning, no
-// development logger and no stack traces.
-func quietLogging() *caddy.Logging {
-	return &caddy.Logging{Logs: map[string]*caddy.CustomLog{
-		"default": {BaseLog: caddy.BaseLog{Level: "WARN"}},
-	}}
+// development logger and no stack traces. It goes to stderr, or to file.
+func quietLogging(file string) *caddy.Logging {
+	base := caddy.BaseLog{Level: "WARN"}
+	if file != "" {
+		base.WriterRaw = json.RawMessage(`{"output":"file","filename":` + strconv.Quote(file) + `}`)
+	}
+	return &caddy.Logging{Logs: map[string]*caddy.CustomLog{"default": {BaseLog: base}}}
 }
 
 // serverFor picks the server that listens on the request URL's port.
