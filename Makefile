@@ -20,7 +20,7 @@ else \
 fi
 endef
 
-.PHONY: help build tools gates test unit demo-unit integration k8s demo bench clean
+.PHONY: help build tools gates test unit fresh-clone demo-unit integration k8s demo bench clean
 
 help: ## list the targets
 	@echo "caddy-stepup make targets:"
@@ -47,6 +47,8 @@ test: tools build ## every tier: quality gates, unit (-race), demo, integration,
 	go test -race -count=1 ./...
 	@echo "== assertion verifier module (verify, -race)"
 	cd verify && go test -race -count=1 ./...
+	@echo "== the unit tiers in a fresh clone with nothing beside it (scripts/fresh-clone-check)"
+	scripts/fresh-clone-check
 	@echo "== demo unit tests (examples/demo, -race)"
 	cd examples/demo && go test -race -count=1 ./...
 	@echo "== benchmark harness unit tests (tools/bench: statistics, verdicts)"
@@ -61,6 +63,9 @@ test: tools build ## every tier: quality gates, unit (-race), demo, integration,
 unit: ## only vet and unit tests of the root module
 	go vet ./...
 	go test -race -count=1 ./...
+
+fresh-clone: ## the unit tiers in a fresh clone of HEAD with nothing beside it (scripts/fresh-clone-check)
+	scripts/fresh-clone-check
 
 demo-unit: ## only the demo's unit tests
 	cd examples/demo && go test -race -count=1 ./...
