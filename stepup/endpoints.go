@@ -13,8 +13,7 @@ import (
 func (h *Handler) serveLogin(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return nil
+		return h.refuse(w, r, refusal{status: http.StatusMethodNotAllowed, code: errBadRequest, description: "The login endpoint only accepts GET."})
 	}
 	q := r.URL.Query()
 	req := h.defaultReq
@@ -26,8 +25,7 @@ func (h *Handler) serveLogin(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		if req == nil {
-			http.Error(w, "unknown rule", http.StatusBadRequest)
-			return nil
+			return h.refuse(w, r, refusal{status: http.StatusBadRequest, code: errBadRequest, description: "This login link names a rule that does not exist."})
 		}
 	}
 	d, err := h.idp.get(r.Context())

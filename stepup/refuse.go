@@ -40,6 +40,8 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, f refusal) erro
 		repl.Set("http.stepup.error", f.code)
 		repl.Set("http.stepup.error_description", f.description)
 	}
+	// A refusal is about this request and this session: never cached.
+	w.Header().Set("Cache-Control", "no-store")
 	if f.err == nil {
 		f.err = errors.New(f.code + ": " + f.description)
 	}

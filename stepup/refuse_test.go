@@ -49,6 +49,7 @@ func TestRefusalsGoThroughCaddysErrorPipelineWhenTheSiteHasHandleErrors(t *testi
 		{"an API challenge", request("GET", "http://127.0.0.1/admin", "Accept", "application/json"), http.StatusUnauthorized, errInsufficientAuth, "WWW-Authenticate"},
 		{"an IdP outage", request("GET", "http://127.0.0.1/admin", "Accept", "text/html"), http.StatusServiceUnavailable, errUnavailable, "Retry-After"},
 		{"a refused login", request("GET", "http://127.0.0.1/.stepup/callback?state=x&code=y"), http.StatusBadRequest, errLoginFailed, "Cache-Control"},
+		{"a login link naming no rule", request("GET", "http://127.0.0.1/.stepup/login?rule=nope"), http.StatusBadRequest, errBadRequest, "Cache-Control"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
