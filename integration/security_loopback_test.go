@@ -56,7 +56,7 @@ func TestSecurityInsecureLoopbackHTTPRelaxesOnlyLoopbackSites(t *testing.T) {
 			}
 			var flow *http.Cookie
 			for _, c := range resp.Cookies() {
-				if strings.Contains(c.Name, "stepup_flow_") {
+				if c.Path == callbackPath && strings.Contains(c.Name, "stepup_flow_") {
 					flow = c
 				}
 			}

@@ -16,7 +16,8 @@ import (
 
 // flowState is what one login attempt must remember between the redirect to
 // the IdP and the callback. It lives in its own short-lived encrypted
-// cookie, named after the attempt's state, so several tabs can log in at once.
+// cookie, named after the attempt's slot (flowslots.go), so several tabs
+// can log in at once while the cookies stay bounded.
 //
 // It carries the exact requirement the login was started for (rule name,
 // acr, amr, max_age), so the callback checks what was asked for even when
@@ -58,7 +59,8 @@ func (f *flowState) requirement(lv levels) *requirement {
 const (
 	flowLifetime     = 10 * time.Minute
 	flowCookiePrefix = "stepup_flow_"
-	flowNameIDLen    = 16 // characters of the state used in the cookie name
+	flowNameIDLen    = 1 // characters of the state used in the cookie name: its slot (flowslots.go)
+	minStateLen      = 16
 	flowPurpose      = "flow"
 )
 
@@ -70,6 +72,8 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
+// flowCookieName is the flow cookie of the attempt with state: named after
+// its slot, so a new attempt in the slot replaces the old one's cookie.
 func (h *Handler) flowCookieName(r *http.Request, state string) string {
 	return h.cookies(r).flowPrefix + state[:flowNameIDLen]
 }
@@ -82,7 +86,7 @@ func (h *Handler) startLogin(w http.ResponseWriter, r *http.Request, d *discover
 	now := h.now()
 	f := flowState{
 		Version:  flowVersion,
-		State:    randomToken(),
+		State:    newFlowState(h.takeFlowSlot(w, r)),
 		Nonce:    randomToken(),
 		Verifier: oauth2.GenerateVerifier(),
 		ReturnTo: safeReturnPath(returnTo, "/"),
@@ -215,7 +219,7 @@ func (h *Handler) origin(r *http.Request) string {
 
 // readFlow finds and opens the flow cookie for state.
 func (h *Handler) readFlow(ctx context.Context, r *http.Request, state string) (*flowState, error) {
-	if len(state) < flowNameIDLen || len(state) > 128 {
+	if len(state) < minStateLen || len(state) > 128 || !isFlowSlot(state[0]) {
 		return nil, errFlow
 	}
 	raw, ok := cookieValue(r.Header, h.flowCookieName(r, state))

@@ -69,8 +69,9 @@ func FuzzReadFlowPlaintext(f *testing.F) {
 	})
 }
 
-// tokenState is the shape of the states we generate (randomToken).
-var tokenState = regexp.MustCompile(`^[A-Za-z0-9_-]{16,}$`)
+// tokenState is the shape of the states we generate (newFlowState): a
+// slot digit, then randomToken.
+var tokenState = regexp.MustCompile(`^[0-3][A-Za-z0-9_-]{15,}$`)
 
 func checkReadFlow(t *testing.T, h *Handler, state string, fl *flowState, err error) {
 	t.Helper()
@@ -107,7 +108,7 @@ func sealedFlow(t *testing.T, h *Handler, f flowState) string {
 func seedFlow() flowState {
 	return flowState{
 		Version: flowVersion, ACR: []string{"urn:otp"},
-		State: "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0", Nonce: "bm9uY2Vub25jZW5vbmNl", Verifier: "dmVyaWZpZXJ2ZXJpZmllcnZlcmlmaWVy",
+		State: "0m9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0", Nonce: "bm9uY2Vub25jZW5vbmNl", Verifier: "dmVyaWZpZXJ2ZXJpZmllcnZlcmlmaWVy",
 		ReturnTo: "/admin?tab=users", Rule: "admin", MaxAge: 300, Started: fuzzEpoch.Unix() - 60,
 	}
 }
@@ -117,9 +118,9 @@ func readFlowSeeds(t *testing.T) []fuzzSeed {
 	fl := seedFlow()
 	cookie := sealedFlow(t, h, fl)
 	stepUp := fl
-	stepUp.State, stepUp.Subject, stepUp.MaxAge = "c3RlcHVwc3RlcHVwc3RlcHVwc3RlcHVw", "alice", -1
+	stepUp.State, stepUp.Subject, stepUp.MaxAge = "13RlcHVwc3RlcHVwc3RlcHVwc3RlcHVw", "alice", -1
 	expired := fl
-	expired.State, expired.Started = "ZXhwaXJlZGV4cGlyZWRleHBpcmVkZXhw", fuzzEpoch.Add(-flowLifetime-time.Second).Unix()
+	expired.State, expired.Started = "2XhwaXJlZGV4cGlyZWRleHBpcmVkZXhw", fuzzEpoch.Add(-flowLifetime-time.Second).Unix()
 	sameIDOtherState := fl
 	sameIDOtherState.State = fl.State[:flowNameIDLen] + "-another-attempt"
 	return []fuzzSeed{
@@ -128,7 +129,8 @@ func readFlowSeeds(t *testing.T) []fuzzSeed {
 		{"valid-step-up", []any{stepUp.State, sealedFlow(t, h, stepUp)}},
 		{"expired", []any{expired.State, sealedFlow(t, h, expired)}},
 		{"same-name-other-state", []any{fl.State, sealedFlow(t, h, sameIDOtherState)}},
-		{"state-too-short", []any{fl.State[:flowNameIDLen-1], cookie}},
+		{"state-too-short", []any{fl.State[:minStateLen-1], cookie}},
+		{"state-without-a-slot", []any{"Z" + fl.State[1:], "__Secure-stepup_flow_Z" + cookie[len(h.secureNames.flowPrefix)+flowNameIDLen:]}},
 		{"no-cookie", []any{fl.State, ""}},
 		{"plain-name-over-https", []any{fl.State, flowCookiePrefix + cookie[len(h.secureNames.flowPrefix):]}},
 		{"quoted-value", []any{fl.State, h.secureNames.flowPrefix + fl.State[:flowNameIDLen] + `="` + cookie[len(h.secureNames.flowPrefix)+flowNameIDLen+1:] + `"`}},

@@ -260,8 +260,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	for _, name := range h.stripHeaders {
 		h.stripFolded[foldHeaderName(name)] = true
 	}
-	h.secureNames = cookieNames{session: "__Host-" + h.Session.CookieName, flowPrefix: "__Secure-" + flowCookiePrefix, device: "__Host-" + risk.DeviceCookieName}
-	h.plainNames = cookieNames{session: h.Session.CookieName, flowPrefix: flowCookiePrefix, device: risk.DeviceCookieName}
+	h.secureNames = cookieNames{session: "__Host-" + h.Session.CookieName, flowPrefix: "__Secure-" + flowCookiePrefix, flowNext: "__Host-" + flowNextCookie, device: "__Host-" + risk.DeviceCookieName}
+	h.plainNames = cookieNames{session: h.Session.CookieName, flowPrefix: flowCookiePrefix, flowNext: flowNextCookie, device: risk.DeviceCookieName}
 	if h.storage == nil {
 		h.storage = ctx.Storage()
 	}

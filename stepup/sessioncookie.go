@@ -106,6 +106,7 @@ func isLoopbackHostPort(hostport string) bool {
 type cookieNames struct {
 	session    string
 	flowPrefix string
+	flowNext   string // which flow slot the next login takes (flowslots.go)
 	device     string // the risk engine's long-lived device identifier
 }
 
@@ -132,7 +133,7 @@ func (h *Handler) dropOurCookies(r *http.Request) {
 
 func (h *Handler) isOurCookie(name string) bool {
 	ours := func(n *cookieNames) bool {
-		return name == n.session || name == n.device || strings.HasPrefix(name, n.flowPrefix)
+		return name == n.session || name == n.device || strings.HasPrefix(name, n.flowPrefix) || name == n.flowNext
 	}
 	return ours(&h.secureNames) || (h.InsecureLoopbackHTTP && ours(&h.plainNames))
 }
