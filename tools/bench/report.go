@@ -287,7 +287,7 @@ func runSummarize(args []string) error {
 		fmt.Fprintf(&b, "- signed assertion (issue 17), against Assertion/off (%s ns/op) in the same run: a cache hit adds %s ns (%.2f×), a miss adds %s ns (%.1f×); +1 µs amortised needs a hit rate of at least %.1f%%\n",
 			num(off), num(hit-off), hit/off, num(miss-off), miss/off, 100*(1-(1000-(hit-off))/(miss-hit)))
 		for _, rate := range []string{"90", "97", "99"} {
-			if ns, ok := get("Assertion/hit_rate="+rate+"%", "ns/op"); ok {
+			if ns, ok := get("Assertion/hit_rate="+rate, "ns/op"); ok {
 				fmt.Fprintf(&b, "  - at a %s%% hit rate: +%s ns/op (%.2f×) — %s\n", rate, num(ns-off), ns/off, verdict(ns-off <= 1000))
 			}
 		}
