@@ -60,7 +60,7 @@ func printBanner(con *console, o *options, caddyBin, caddyfile string) {
 	w(" Protected site  https://localhost:%d (risk enforced), https://localhost:%d (report only): the", o.innerPort, o.reportPort)
 	w("                 simulator on %s forwards to them from %s, the only address whose", site, simulatorAddr)
 	w("                 X-Demo-Client-IP they believe (trusted_proxies); stepup runs there")
-	w(" App             http://%s  (behind Caddy; it trusts the X-User headers stepup sets)", o.backend())
+	w(" App             http://%s  (behind Caddy; it verifies the signed assertion stepup sends)", o.backend())
 	w(" Caddy           %s", caddyBin)
 	w(" Caddyfile       %s  (template: examples/demo/Caddyfile)", caddyfile)
 	w("")

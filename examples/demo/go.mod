@@ -3,6 +3,7 @@ module github.com/caddy-stepup/caddy-stepup/examples/demo
 go 1.27.3
 
 require (
+	github.com/caddy-stepup/caddy-stepup/verify v0.0.0
 	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/zitadel/oidc/v3 v3.52.0
 	golang.org/x/text v0.43.0
@@ -25,3 +26,6 @@ require (
 	go.opentelemetry.io/otel/trace v1.46.0 // indirect
 	golang.org/x/oauth2 v0.38.0 // indirect
 )
+
+// The backend verifies the edge's assertions with the verify module of this tree.
+replace github.com/caddy-stepup/caddy-stepup/verify => ../../verify

@@ -32,6 +32,7 @@ import (
 	"github.com/caddy-stepup/caddy-stepup/examples/demo/internal/backend"
 	"github.com/caddy-stepup/caddy-stepup/examples/demo/internal/idp"
 	"github.com/caddy-stepup/caddy-stepup/examples/demo/internal/panel"
+	"github.com/caddy-stepup/caddy-stepup/verify"
 )
 
 // clientID is the relying party Caddy is registered as at the demo IdP.
@@ -191,7 +192,21 @@ func run(ctx context.Context, o *options, con *console) error {
 		appLn.Close()
 		return err
 	}
+	// The app checks Caddy's signed assertions against the keys the
+	// protected site publishes (both protected sites share them).
+	verifier, err := verify.New(verify.Options{
+		JWKSURL:  "https://localhost:" + strconv.Itoa(o.innerPort) + "/.well-known/stepup-jwks.json",
+		Issuer:   o.siteURL(),
+		Audience: backend.Audience,
+		Client:   backend.EdgeClient(o.rootCA()),
+	})
+	if err != nil {
+		idpLn.Close()
+		appLn.Close()
+		return err
+	}
 	app := backend.New(backend.Config{
+		Verifier:       verifier,
 		MFA:            idp.ACRMFA,
 		TransferMaxAge: shortDuration(o.transferMaxAge),
 		SettingsMaxAge: shortDuration(o.settingsMaxAge),

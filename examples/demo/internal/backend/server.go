@@ -1,7 +1,8 @@
 // Package backend is the demo's sample application: a tiny "bank" with a
 // public home page, an admin console, a settings page, a money transfer and
 // a JSON API. It has no login code: Caddy's stepup handler sits in front of
-// it and tells it who the user is through request headers.
+// it and tells it who the user is in a signed step-up assertion, which the
+// backend verifies with the keys Caddy publishes.
 package backend
 
 import (
@@ -12,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/verify"
 )
 
 // Config describes the edge's rules, so the pages can explain them, and
@@ -20,8 +23,12 @@ type Config struct {
 	MFA            string // the acr the admin rule demands
 	TransferMaxAge string // the transfer rule's max_age, as in the Caddyfile
 	SettingsMaxAge string // the settings rule's max_age, as in the Caddyfile
-	Logf           func(format string, args ...any)
-	Now            func() time.Time
+	// Verifier checks the edge's assertions (verify.New with the JWKS URL
+	// of the protected site, its origin and Audience). Required: without
+	// it every page but / and /static is refused.
+	Verifier *verify.Verifier
+	Logf     func(format string, args ...any)
+	Now      func() time.Time
 }
 
 type server struct {
@@ -52,17 +59,22 @@ func New(cfg Config) http.Handler {
 	return mux
 }
 
-// needIdentity refuses requests that arrive without the edge's identity
-// headers: every route but / and /static sits behind a stepup rule, so an
-// empty X-User means the request did not come through Caddy.
+// needIdentity refuses requests without a valid assertion from the edge:
+// every route but / and /static sits behind a stepup rule, so a request
+// without one did not come through Caddy, whatever headers it carries.
 func (s *server) needIdentity(next func(http.ResponseWriter, *http.Request, *Identity)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id := identityFrom(r)
-		if id == nil {
+		if s.cfg.Verifier == nil {
 			writeJSON(w, http.StatusForbidden, map[string]string{"error": "no identity: this backend is meant to be reached through Caddy"})
 			return
 		}
-		next(w, r, id)
+		c, err := s.cfg.Verifier.VerifyRequest(r)
+		if err != nil {
+			s.cfg.Logf("refused %s %s: %v", r.Method, r.URL.Path, err)
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": "no valid step-up assertion: this backend is meant to be reached through Caddy"})
+			return
+		}
+		next(w, r, identityFrom(c))
 	}
 }
 
@@ -131,8 +143,11 @@ func (s *server) saveSettings(w http.ResponseWriter, r *http.Request, id *Identi
 }
 
 func (s *server) me(w http.ResponseWriter, r *http.Request, id *Identity) {
+	// The decoded assertion too, for the home page to show what the
+	// backend was told and verified.
 	writeJSON(w, http.StatusOK, map[string]any{
-		"user": id.User, "acr": id.ACR, "amr": id.AMR, "auth_time": id.AuthTime.Unix(),
+		"user": id.User, "acr": id.ACR, "amr": id.AMR, "auth_time": id.AuthTime.Unix(), "rule": id.Rule,
+		"assertion": id.Claims,
 	})
 }
 

@@ -14,6 +14,7 @@ const demo = {
     if (res.ok) {
       el.append('Signed in as ', bold(body.user), ' · acr ', code(body.acr), ' · amr ', code((body.amr || []).join(' ')),
         ' · authenticated ', age(body.auth_time), ' ago. ', link('Sign out', '/.stepup/logout', 'signout-status'));
+      if (body.assertion) el.append(assertionBox(body.assertion));
       return;
     }
     const signIn = new URL(body.step_up_url || '/.stepup/login', location.href);
@@ -51,6 +52,23 @@ const demo = {
     result.textContent = body.message || body.error || ('HTTP ' + res.status);
   },
 };
+
+// assertionBox shows the signed assertion the backend verified for this
+// /api/me request: Caddy's decision, not something the browser sent.
+function assertionBox(a) {
+  const box = document.createElement('div');
+  box.className = 'assertion';
+  box.id = 'assertion';
+  const p = document.createElement('p');
+  p.append('The backend trusted no header: it verified Caddy\'s signed assertion (', code('Stepup-Assertion'),
+    ', ES256, keys at ', code('/.well-known/stepup-jwks.json'), '): ', bold(a.sub), ' passed rule ', code(a.rule),
+    ' with acr ', code(a.acr || '-'), ', signed in ', age(a.auth_time), ' ago; valid for ', code(a.htm + ' ' + a.htu),
+    ' until ', code(new Date(a.exp * 1000).toLocaleTimeString()), '.');
+  const pre = document.createElement('pre');
+  pre.textContent = JSON.stringify(a, null, 2);
+  box.append(p, pre);
+  return box;
+}
 
 function bold(text) { const b = document.createElement('b'); b.textContent = text; return b; }
 function code(text) { const c = document.createElement('code'); c.textContent = text; return c; }
