@@ -62,7 +62,20 @@ func TestDemoStepUpInABrowser(t *testing.T) {
 	if e := d.WaitEvent(t, mark, "GET /api/me passed by signed_in", request("GET", "/api/me", "pass", "signed_in", "")); e.ACR != "urn:stepup:pwd" || e.AuthTime == "" {
 		t.Errorf("the pass does not show the session: %v", e)
 	}
+	// The backend trusted Caddy's signed assertion, which the page shows decoded.
+	if text := b.TextOf("#assertion"); !strings.Contains(text, "alice passed rule signed_in with acr urn:stepup:pwd") || !strings.Contains(text, `"htu": "`+d.URL+`/api/me"`) {
+		t.Errorf("home page does not show the verified assertion: %q", text)
+	}
 	b.Screenshot(t, "home-signed-in")
+
+	// Reached around Caddy, the backend refuses a forged identity header:
+	// a fetch from its own (public) home page, so no CORS is involved.
+	b.Navigate(d.Backend + "/")
+	if status := browser.Get(b, chromedp.Evaluate[int](`fetch('/api/me', {headers: {'X-User': 'alice', 'X-Acr': 'urn:stepup:mfa'}}).then(r => r.status)`, chromedp.EvalAwaitPromise)); status != http.StatusForbidden {
+		t.Errorf("the backend reached directly with a forged X-User answered %d, want 403", status)
+	}
+	b.Navigate(d.URL + "/")
+	b.WaitText("Signed in as alice")
 
 	// /admin needs urn:stepup:mfa: the IdP asks only for the one-time code.
 	mark = d.Mark(t)
@@ -241,6 +254,21 @@ func TestDemoAnswersAPIClientsWithChallenges(t *testing.T) {
 				t.Errorf("step_up_url = %q", ch.StepUpURL)
 			}
 		})
+	}
+
+	// Around Caddy, the backend trusts no header: without Caddy's signed
+	// assertion (here a forged one) it refuses.
+	for _, forged := range [][]string{{"X-User", "alice"}, {"Stepup-Assertion", "eyJhbGciOiJFUzI1NiJ9.e30.AAAA"}} {
+		req, _ := http.NewRequest("GET", d.Backend+"/api/me", nil)
+		req.Header.Set(forged[0], forged[1])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("the backend reached directly with a forged %s answered %d, want 403", forged[0], resp.StatusCode)
+		}
 	}
 
 	// The protected site believes X-Demo-Client-IP only from the simulator's

@@ -36,6 +36,7 @@ type Options struct {
 type Demo struct {
 	URL      string // https://localhost:<port>, no trailing slash
 	Issuer   string // the demo IdP, http://127.0.0.1:<port>
+	Backend  string // the sample app, http://127.0.0.1:<port>, reachable around Caddy
 	DataDir  string
 	CodeFile string
 
@@ -60,6 +61,7 @@ func Start(t testing.TB, o Options) *Demo {
 	d := &Demo{
 		URL:      "https://localhost:" + strconv.Itoa(ports[0]),
 		Issuer:   "http://127.0.0.1:" + strconv.Itoa(ports[1]),
+		Backend:  "http://127.0.0.1:" + strconv.Itoa(ports[2]),
 		DataDir:  filepath.Join(dir, "data"),
 		CodeFile: filepath.Join(dir, "code"),
 		t:        t,
