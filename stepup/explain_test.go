@@ -117,6 +117,8 @@ https://app.example.com {
 		respond "api"
 	}
 	handle {
+		# Caddy orders log_append before stepup; explain runs it.
+		log_append who {http.auth.user.id}
 		stepup {
 			issuer https://idp.example.com
 			client_id edge

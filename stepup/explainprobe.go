@@ -29,6 +29,7 @@ var explainRuns = map[string]bool{
 	"http.handlers.error":           true,
 	"http.handlers.authentication":  true,
 	"http.handlers.encode":          true,
+	"http.handlers.log_append":      true,
 }
 
 // explainRecorder instruments a server's routes and records what happens.
