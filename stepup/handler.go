@@ -162,6 +162,8 @@ type Handler struct {
 	bearers         *bearerCache
 	logger          *zap.Logger
 	outageLog       *logThrottle // refusals during an IdP outage
+	freshPasses     freshPassLedger
+	freshPassLog    *logThrottle // refused passes when the ledger cannot record
 	metrics         *stepupMetrics
 	asserter        *asserter // nil without an assertion block
 
@@ -208,6 +210,7 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
 	h.outageLog = &logThrottle{every: outageLogEvery}
+	h.freshPassLog = &logThrottle{every: outageLogEvery}
 	h.metrics = sharedMetrics()
 	if err := h.metrics.register(ctx.GetMetricsRegistry()); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
@@ -272,6 +275,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	passes, err := loadFreshPasses(providerKey(h.Provider.Issuer, h.Provider.ClientID, h.InsecureLoopbackHTTP))
+	if err != nil {
+		return err
+	}
+	h.freshPasses = passes
 	h.idp = idp
 	h.provisionAssertion()
 	if h.InsecureLoopbackHTTP {
@@ -444,6 +452,9 @@ func (h *Handler) Cleanup() error {
 	if h.risk != nil {
 		_ = h.risk.Close()
 	}
+	if h.freshPasses != nil {
+		_, _ = freshPassLedgers.Delete(providerKey(h.Provider.Issuer, h.Provider.ClientID, h.InsecureLoopbackHTTP))
+	}
 	if h.idp != nil {
 		_, err := providers.Delete(providerKey(h.Provider.Issuer, h.Provider.ClientID, h.InsecureLoopbackHTTP))
 		return err
@@ -513,21 +524,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		if reason := h.riskReq.check(s, h.now(), h.levels); reason != "" {
 			return h.fallShort(w, r, next, repl, h.riskReq, s, riskRuleName, bearer, h.describeRisk(&v, reason, h.riskReq), riskLogFields(&v)...)
 		}
-		if req == nil {
-			req = h.riskReq
+	}
+	if fresh := h.freshPassFor(req, v.stepUp); fresh != nil && !bearer {
+		ok, err := h.spendFreshPass(w, r, s)
+		if err != nil {
+			return err
 		}
+		if !ok {
+			return h.fallShort(w, r, next, repl, fresh, s, reasonMaxAge, bearer, describe(reasonMaxAge, fresh))
+		}
+	}
+	if req == nil && v.stepUp {
+		req = h.riskReq
 	}
 	if req == nil {
 		h.metrics.passedNoRule.Inc()
 		h.dropOurCookies(r)
 		return next.ServeHTTP(w, r)
-	}
-	if req.spendsFreshPass() && !bearer {
-		spent := *s
-		spent.FreshSpent = true
-		if err := h.writeSession(w, r, &spent); err != nil {
-			return caddyhttp.Error(http.StatusServiceUnavailable, err)
-		}
 	}
 	h.metrics.passed.Inc()
 	h.pass(r, repl, req, s, outcomePass)
