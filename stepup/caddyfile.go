@@ -32,6 +32,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    scopes         <scope...>
 //	    auth_param     <name> <value>
 //	    step_up_prompt login|retry       # how a step-up makes the IdP authenticate again
+//	    health_check_interval <duration> # check a quiet IdP is alive before a login; default 10s
 //	    require_login  rules|all
 //	    acr_levels     <weakest> ... <strongest>
 //	    rule <name> {
@@ -122,6 +123,15 @@ func (p caddyfileParser) unmarshal(d *caddyfile.Dispenser, s *Handler) error {
 			err = oneArg(d, &s.Provider.StepUpPrompt)
 			if err == nil && s.Provider.StepUpPrompt != stepUpPromptLogin && s.Provider.StepUpPrompt != stepUpPromptRetry {
 				return d.Errf("stepup: step_up_prompt %q: use login or retry", s.Provider.StepUpPrompt)
+			}
+		case "health_check_interval":
+			var v string
+			if err = oneArg(d, &v); err == nil {
+				dur, perr := caddy.ParseDuration(v)
+				if perr != nil || dur < minHealthCheckInterval {
+					return d.Errf("stepup: health_check_interval %q is not a duration of at least 1s such as 10s", v)
+				}
+				s.Provider.HealthCheckInterval = caddy.Duration(dur)
 			}
 		case "require_login":
 			err = oneArg(d, &s.RequireLogin)

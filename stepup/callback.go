@@ -90,7 +90,7 @@ func (h *Handler) retryLogin(w http.ResponseWriter, r *http.Request, f *flowStat
 	h.metrics.logins.WithLabelValues("retry", lf.reason).Inc()
 	h.logger.Info("step-up retried with prompt=login: the identity provider answered with an earlier, weaker sign-in",
 		logRule(f.Rule), zap.String("reason", lf.reason), zap.Error(lf.err), logRequest(r))
-	d, err := h.idp.get(r.Context())
+	d, err := h.idp.forLogin(r.Context())
 	if err != nil {
 		return h.idpDown(w, r, err)
 	}

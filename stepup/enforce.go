@@ -73,7 +73,7 @@ func (h *Handler) fallShort(w http.ResponseWriter, r *http.Request, next caddyht
 			"You signed in, but the sign-in still does not meet this page's requirement ("+description+"). Contact your administrator.",
 			fmt.Errorf("login for rule %q just completed but %s still fails", req.rule, reason)))
 	}
-	d, err := h.idp.get(r.Context())
+	d, err := h.idp.forLogin(r.Context())
 	if err != nil {
 		return h.idpDown(w, r, err)
 	}

@@ -281,6 +281,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.freshPasses = passes
 	h.idp = idp
+	interval := time.Duration(h.Provider.HealthCheckInterval)
+	if interval == 0 {
+		interval = defaultHealthCheckInterval
+	}
+	h.idp.setHealthInterval(interval)
 	h.provisionAssertion()
 	if h.InsecureLoopbackHTTP {
 		h.logger.Warn("INSECURE: insecure_loopback_http is on; plain-HTTP cookies and issuer allowed on loopback. Never use this in production.",
@@ -425,6 +430,9 @@ func (h *Handler) validateProvider() error {
 	}
 	if p.ClientID == "" {
 		return errors.New("provider client_id: required (this relying party's client id at the IdP)")
+	}
+	if p.HealthCheckInterval != 0 && time.Duration(p.HealthCheckInterval) < minHealthCheckInterval {
+		return fmt.Errorf("provider health_check_interval: %s is shorter than 1s", time.Duration(p.HealthCheckInterval))
 	}
 	switch p.StepUpPrompt {
 	case "", stepUpPromptLogin, stepUpPromptRetry:

@@ -34,6 +34,13 @@ type ProviderConfig struct {
 	// Default: `openid`.
 	Scopes []string `json:"scopes,omitempty"`
 
+	// HealthCheckInterval is how long the IdP may go without a successful
+	// back-channel call (discovery, token, JWKS) before the next login
+	// first checks it is alive, with one GET of its discovery document.
+	// While it is down, logins are answered 503 with Retry-After instead
+	// of redirecting browsers to it. At least 1s. Default: 10s.
+	HealthCheckInterval caddy.Duration `json:"health_check_interval,omitempty"`
+
 	// AuthParams are extra parameters added to every authorization request
 	// (for example `ui_locales`). They cannot override the parameters
 	// stepup controls (state, nonce, PKCE, acr_values, max_age, prompt, ...).
@@ -94,6 +101,8 @@ type idpClient struct {
 	failures  int
 	nextTry   time.Time
 	lastError error
+
+	health idpHealth // after discovery (idphealth.go)
 }
 
 // discovered is what discovery yields; immutable once built.
@@ -138,13 +147,16 @@ func providerKey(issuer, clientID string, loopbackHTTP bool) string {
 // creating it on first use. The caller must release it with providers.Delete.
 func loadIdPClient(issuer, clientID string, loopbackHTTP bool, now func() time.Time) (*idpClient, error) {
 	v, _, err := providers.LoadOrNew(providerKey(issuer, clientID, loopbackHTTP), func() (caddy.Destructor, error) {
-		return &idpClient{
+		c := &idpClient{
 			issuer:       issuer,
 			clientID:     clientID,
 			loopbackHTTP: loopbackHTTP,
 			now:          now,
 			http:         newIdPHTTPClient(),
-		}, nil
+			health:       idpHealth{every: defaultHealthCheckInterval},
+		}
+		c.http.Transport = healthTransport{next: c.http.Transport, c: c}
+		return c, nil
 	})
 	if err != nil {
 		return nil, err

@@ -127,6 +127,10 @@ func Start(t testing.TB, opts Options) *Provider {
 	return p
 }
 
+// Stop shuts the provider down, as an IdP that dies: every later
+// connection to it is refused. It is safe to call twice.
+func (p *Provider) Stop() { p.srv.Close() }
+
 // Issuer is the provider's issuer URL, http://127.0.0.1:<port> (https
 // with [Options.TLS]).
 func (p *Provider) Issuer() string { return p.srv.URL }
