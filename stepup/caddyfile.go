@@ -9,6 +9,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
+	"github.com/caddy-stepup/caddy-stepup/stepup/state"
 )
 
 // parseCaddyfile sets up the handler from Caddyfile tokens. It hands the
@@ -45,6 +46,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	        risk_deny    <score>
 //	    }
 //	    risk { ... }                     # see docs/risk.md
+//	    state memory|redis <host:port...> { ... }  # see stepup/state
 //	    session {
 //	        cookie_name  <name>
 //	        lifetime     <duration>
@@ -149,6 +151,9 @@ func (p caddyfileParser) unmarshal(d *caddyfile.Dispenser, s *Handler) error {
 		case "risk":
 			s.Risk = new(risk.Config)
 			err = s.Risk.UnmarshalCaddyfile(d)
+		case "state":
+			s.State = new(state.Config)
+			err = s.State.UnmarshalCaddyfile(d)
 		case "session":
 			s.Session = new(SessionConfig)
 			err = sessionBlock(d, s.Session)

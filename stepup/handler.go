@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
+	"github.com/caddy-stepup/caddy-stepup/stepup/state"
 )
 
 func init() {
@@ -134,6 +135,13 @@ type Handler struct {
 	// Default: off.
 	Assertion *AssertionConfig `json:"assertion,omitempty"`
 
+	// State is where state shared by replicas lives: revocations, single-use
+	// passes and logout tokens. `memory` keeps it in this process; `redis`
+	// shares it through a Redis or Valkey server. See the README's "Shared
+	// state" section for what each use does when the server is down.
+	// Default: memory.
+	State *state.Config `json:"state,omitempty"`
+
 	// InsecureLoopbackHTTP allows, for local development only, an issuer
 	// and a site on plain HTTP at 127.0.0.1, ::1 or localhost: on plain-HTTP
 	// requests whose Host is one of those, cookies lose their Secure flag
@@ -166,6 +174,8 @@ type Handler struct {
 	freshPassLog    *logThrottle // refused passes when the ledger cannot record
 	metrics         *stepupMetrics
 	asserter        *asserter // nil without an assertion block
+	store           *state.Store
+	storeKey        string
 
 	// Seams for unit tests; production leaves them nil.
 	now     func() time.Time
@@ -287,6 +297,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.idp.setHealthInterval(interval)
 	h.provisionAssertion()
+	if err := h.provisionState(ctx); err != nil {
+		return err
+	}
 	if h.InsecureLoopbackHTTP {
 		h.logger.Warn("INSECURE: insecure_loopback_http is on; plain-HTTP cookies and issuer allowed on loopback. Never use this in production.",
 			zap.String("issuer", h.Provider.Issuer))
@@ -371,6 +384,11 @@ func (h *Handler) Validate() error {
 	}
 	if h.Session.KeyRotation < caddy.Duration(time.Minute) {
 		return fmt.Errorf("session key_rotation: %s is shorter than 1m", time.Duration(h.Session.KeyRotation))
+	}
+	if h.State != nil {
+		if err := h.State.Validate(); err != nil {
+			return err
+		}
 	}
 	if !cookieNamePattern.MatchString(h.Session.CookieName) {
 		return fmt.Errorf("session cookie_name: %q must be letters, digits, '-' or '_'", h.Session.CookieName)
@@ -463,6 +481,7 @@ func (h *Handler) Cleanup() error {
 	if h.freshPasses != nil {
 		_, _ = freshPassLedgers.Delete(providerKey(h.Provider.Issuer, h.Provider.ClientID, h.InsecureLoopbackHTTP))
 	}
+	h.releaseState()
 	if h.idp != nil {
 		_, err := providers.Delete(providerKey(h.Provider.Issuer, h.Provider.ClientID, h.InsecureLoopbackHTTP))
 		return err
