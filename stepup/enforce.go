@@ -14,14 +14,18 @@ import (
 // requirementFor returns what the request needs, or nil when it may pass
 // without a session. The first matching rule wins.
 func (h *Handler) requirementFor(r *http.Request) (*requirement, error) {
-	for _, rule := range h.Rules {
-		ok, err := rule.matches(r)
-		if err != nil {
-			return nil, fmt.Errorf("rule %q: %w", rule.Name, err)
-		}
-		if ok {
-			return rule.req, nil
-		}
+	var rule *Rule
+	var err error
+	if h.rules != nil {
+		rule, err = h.rules.first(r)
+	} else {
+		rule, err = firstLinear(h.Rules, r)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if rule != nil {
+		return rule.req, nil
 	}
 	if h.RequireLogin == "all" {
 		return h.defaultReq, nil

@@ -159,6 +159,7 @@ type Handler struct {
 	secureNames     cookieNames
 	plainNames      cookieNames
 	defaultReq      *requirement
+	rules           *ruleIndex // nil: few rules, tried in turn
 	risk            *risk.Engine
 	riskConfig      risk.Config // with defaults applied
 	riskReq         *requirement
@@ -253,6 +254,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		rule.req = newRequirement(rule.Name, rule.ACR, rule.AMR, maxAge, h.levels)
 		rule.req.reportOnly = rule.ReportOnly || h.ReportOnly
 		rule.req.riskStepUp, rule.req.riskDeny = rule.RiskStepUp, rule.RiskDeny
+	}
+	h.rules = nil
+	if len(h.Rules) >= ruleIndexMin {
+		h.rules = newRuleIndex(h.Rules)
 	}
 	h.defaultReq = newRequirement(defaultRuleName, nil, nil, nil, h.levels)
 	h.defaultReq.reportOnly = h.ReportOnly
