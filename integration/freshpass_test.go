@@ -69,3 +69,18 @@ func TestFreshLoginCookieCannotBeReplayed(t *testing.T) {
 		}
 	}
 }
+
+// A risk step-up with max_age 0 on a path a rule also covers allows one
+// request, like a rule's max_age 0: before, its pass was never used up and
+// every risky request passed for a minute (issue 13, item 3).
+func TestRiskFreshLoginOnARulePathAllowsOneRequest(t *testing.T) {
+	e, b, ip := signedInFromLondon(t, "max_age 0")
+	ip.Store(ipListed)
+	e.grant("alice", acrMFA, "pwd", "otp")
+	if got := navigate(t, b, e.caddy.URL()+"/admin").echoed(t); got.ACR != acrMFA || got.Rule != "admin" {
+		t.Fatalf("the risk step-up's own request: %+v", got)
+	}
+	if resp, body := api(t, b, "GET", e.caddy.URL()+"/admin"); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a second risky request on the same fresh login: %d %s, want a 401 challenge", resp.StatusCode, truncate(body))
+	}
+}

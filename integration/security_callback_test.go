@@ -266,13 +266,15 @@ func TestSecurityTokenEndpointFailuresAreRefused(t *testing.T) {
 	}{
 		{"InvalidGrantIsRefused", rogueop.Error(http.StatusBadRequest, "invalid_grant"),
 			refusal{status: http.StatusUnauthorized, reason: "token", detail: "invalid_grant"}},
-		// A 5xx is an outage rather than a verdict: 503, nothing granted.
-		{"ServerErrorIsRefusedAsAnOutage", rogueop.Reply{Status: http.StatusInternalServerError, Body: map[string]any{"oops": true}},
-			refusal{status: http.StatusServiceUnavailable, reason: "idp", detail: "500"}},
 		{"ResponseWithoutAnIDTokenIsRefused", rogueop.Reply{Body: map[string]any{"access_token": "at", "token_type": "Bearer"}},
 			refusal{status: http.StatusUnauthorized, reason: "token", detail: "without id_token"}},
 		{"ErrorCodeWithMarkupIsReducedInTheLog", rogueop.Error(http.StatusBadRequest, `<script>"x"</script>`),
 			refusal{status: http.StatusUnauthorized, reason: "token", detail: "scriptxscript"}},
+		// A 5xx is an outage rather than a verdict: 503, nothing granted.
+		// Last: it also marks the IdP down, so logins right after it are
+		// answered 503 until the health backoff lets a probe through.
+		{"ServerErrorIsRefusedAsAnOutage", rogueop.Reply{Status: http.StatusInternalServerError, Body: map[string]any{"oops": true}},
+			refusal{status: http.StatusServiceUnavailable, reason: "idp", detail: "500"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e.op.OnToken(func(rogueop.Grant) rogueop.Reply { return tc.reply })
