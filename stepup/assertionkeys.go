@@ -52,6 +52,7 @@ type signingKey struct {
 	priv    *ecdsa.PrivateKey
 	created time.Time
 	jwk     []byte // the public JWK, as published
+	header  []byte // the JWS protected header it signs under, base64url-encoded
 }
 
 // signingKeySet is an immutable snapshot of the keys in storage, oldest first.
@@ -241,6 +242,7 @@ func buildSigningKeySet(s storedSigningKeys) (*signingKeySet, error) {
 		if sk.jwk, err = publicJWK(key.ID, &priv.PublicKey); err != nil {
 			return nil, err
 		}
+		sk.header = jwsHeader(key.ID)
 		set.keys = append(set.keys, sk)
 	}
 	return set, nil

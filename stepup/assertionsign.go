@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
 
@@ -82,6 +83,9 @@ func (a *asserter) sign(ctx context.Context, k *assertionCacheKey, s *session, n
 	if err != nil {
 		return "", err
 	}
+	if len(set.keys) == 0 {
+		return "", errors.New("no assertion signing key in storage")
+	}
 	key := set.signer(now, a.keys.lead())
 	origin := a.origin(k)
 	c := assertionClaims{
@@ -109,10 +113,9 @@ func (a *asserter) sign(ctx context.Context, k *assertionCacheKey, s *session, n
 // signCompact returns header.payload.signature with ES256 (RFC 7518,
 // section 3.4: R and S as 32-byte big-endian integers).
 func signCompact(key *signingKey, payload []byte) (string, error) {
-	header, _ := json.Marshal(map[string]string{"alg": "ES256", "typ": assertionMediaType, "kid": key.id})
 	enc := base64.RawURLEncoding
-	buf := make([]byte, 0, enc.EncodedLen(len(header))+enc.EncodedLen(len(payload))+enc.EncodedLen(64)+2)
-	buf = enc.AppendEncode(buf, header)
+	buf := make([]byte, 0, len(key.header)+enc.EncodedLen(len(payload))+enc.EncodedLen(64)+2)
+	buf = append(buf, key.header...)
 	buf = append(buf, '.')
 	buf = enc.AppendEncode(buf, payload)
 	digest := sha256.Sum256(buf)
@@ -126,4 +129,11 @@ func signCompact(key *signingKey, payload []byte) (string, error) {
 	buf = append(buf, '.')
 	buf = enc.AppendEncode(buf, sig[:])
 	return string(buf), nil
+}
+
+// jwsHeader is the encoded protected header of assertions signed by kid,
+// made once per key rather than per signature.
+func jwsHeader(kid string) []byte {
+	header, _ := json.Marshal(map[string]string{"alg": "ES256", "typ": assertionMediaType, "kid": kid})
+	return base64.RawURLEncoding.AppendEncode(nil, header)
 }
