@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -308,6 +310,18 @@ func TestDemoAnswersAPIClientsWithChallenges(t *testing.T) {
 		if got := resp.Header.Get(name); !strings.Contains(got, want) {
 			t.Errorf("%s = %q, want it to contain %q", name, got, want)
 		}
+	}
+
+	// The banner's stepup-explain line runs, as printed, against the demo's config.
+	explain := regexp.MustCompile(`(?m)^\s+(STEPUP_DEMO_CLIENT_SECRET=x .*stepup-explain .*) \\\n\s+(--url .*)$`).FindStringSubmatch(d.Logs())
+	if explain == nil {
+		t.Fatal("the banner has no stepup-explain line")
+	}
+	cmd := exec.Command("bash", "-c", explain[1]+" "+explain[2])
+	cmd.Dir = filepath.Dir(d.DataDir) // where the demo runs
+	out, err := cmd.Output()
+	if err != nil || !strings.Contains(string(out), "rule: admin") || !strings.Contains(string(out), "step-up (acr)") {
+		t.Errorf("%s %s: %v\n%s", explain[1], explain[2], err, out)
 	}
 
 	resp, _ = get("GET", "/admin", "Accept", "text/html", "Sec-Fetch-Mode", "navigate")
