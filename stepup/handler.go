@@ -557,7 +557,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			return h.fallShort(w, r, next, repl, h.riskReq, s, riskRuleName, bearer, h.describeRisk(&v, reason, h.riskReq), riskLogFields(&v)...)
 		}
 	}
-	if fresh := h.freshPassFor(req, v.stepUp); fresh != nil && !bearer {
+	if fresh := h.freshPassFor(req, v.stepUp || h.spendsRiskPass(s)); fresh != nil && !bearer {
 		ok, err := h.spendFreshPass(w, r, s)
 		if err != nil {
 			return err

@@ -225,3 +225,14 @@ func ruleNameOf(req *requirement) string {
 	}
 	return req.rule
 }
+
+// spendsRiskPass reports whether this request uses up the one request a
+// max_age 0 risk login allows. That login answered a risky request, which
+// its redirect brings straight back: the first request the session makes
+// spends it, risky or not. Otherwise a pass left unspent (the new login
+// recorded the new place, so the request it was for no longer scored high)
+// would let the next risky request in for a minute without a login.
+func (h *Handler) spendsRiskPass(s *session) bool {
+	return h.riskReq != nil && h.riskReq.spendsFreshPass() && s.valid(h.now()) &&
+		s.LoginRule == riskRuleName && !s.FreshSpent
+}
