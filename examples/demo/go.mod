@@ -3,10 +3,11 @@ module github.com/caddy-stepup/caddy-stepup/examples/demo
 go 1.27.3
 
 require (
+	github.com/caddy-stepup/caddy-stepup v0.0.0-00010101000000-000000000000
 	github.com/caddy-stepup/caddy-stepup/verify v0.0.0
 	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/zitadel/oidc/v3 v3.52.0
-	golang.org/x/text v0.43.0
+	golang.org/x/text v0.44.0
 )
 
 require (
@@ -16,16 +17,23 @@ require (
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/gorilla/securecookie v1.1.2 // indirect
+	github.com/maxmind/mmdbwriter v1.2.0 // indirect
 	github.com/muhlemmer/gu v0.3.1 // indirect
 	github.com/muhlemmer/httpforwarded v0.1.0 // indirect
+	github.com/oschwald/maxminddb-golang/v2 v2.9.0 // indirect
 	github.com/rs/cors v1.11.1 // indirect
 	github.com/zitadel/schema v1.3.2 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel v1.46.0 // indirect
 	go.opentelemetry.io/otel/metric v1.46.0 // indirect
 	go.opentelemetry.io/otel/trace v1.46.0 // indirect
+	go4.org/netipx v0.0.0-20231129151722-fdeea329fbba // indirect
 	golang.org/x/oauth2 v0.38.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
 )
 
-// The backend verifies the edge's assertions with the verify module of this tree.
+// The backend verifies the edge's assertions with the verify module of this
+// tree; the demo generates its location databases with internal/mmdbtest.
 replace github.com/caddy-stepup/caddy-stepup/verify => ../../verify
+
+replace github.com/caddy-stepup/caddy-stepup => ../..

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/caddy-stepup/caddy-stepup/examples/demo/internal/panel"
+	"github.com/caddy-stepup/caddy-stepup/internal/mmdbtest"
 )
 
 // The network simulator. It connects to the protected sites from
@@ -20,9 +21,9 @@ const simulatorAddr = "127.0.0.2"
 // generated location databases; blockedIP is on the generated blocklist.
 // All are documentation ranges (RFC 5737): no real network.
 const (
-	homeIP    = "198.51.100.10" // London, GB
-	abroadIP  = "192.0.2.100"   // Milton, WA, US: another country, network and continent
-	blockedIP = "203.0.113.66"  // on the blocklist
+	homeIP    = mmdbtest.London // 198.51.100.10, London, GB
+	abroadIP  = mmdbtest.Milton // 192.0.2.100, Milton, WA, US: another country, network and continent
+	blockedIP = "203.0.113.66"  // on the blocklist, in no location database
 )
 
 var networks = []panel.Network{

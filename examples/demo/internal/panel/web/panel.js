@@ -9,8 +9,11 @@ function cookie(name) {
   const m = document.cookie.match(new RegExp('(?:^|; )' + name + '=([^;]*)'));
   return m ? m[1] : '';
 }
+// Lax, not Strict: the IdP's redirect back to /.stepup/callback is a
+// cross-site navigation, and the sign-in must be recorded from the same
+// simulated place and device as the requests around it.
 function setCookie(name, value) {
-  document.cookie = name + '=' + value + '; Path=/; Secure; SameSite=Strict; Max-Age=86400';
+  document.cookie = name + '=' + value + '; Path=/; Secure; SameSite=Lax; Max-Age=86400';
 }
 
 function el(tag, text, cls) {
