@@ -118,10 +118,14 @@ func TestDemoRiskSimulationsStepUpOrDeny(t *testing.T) {
 	mark = d.Mark(t)
 	b.Navigate(d.URL + "/transfer")
 	b.WaitText("Request refused")
-	if e := d.WaitEvent(t, mark, "a denial", func(e demo.Event) bool {
+	e = d.WaitEvent(t, mark, "a denial", func(e demo.Event) bool {
 		return e.Kind == "request" && e.Path == "/transfer" && e.Result == "denied"
-	}); e.Status != 403 || e.Reason != "risk" || !strings.Contains(e.Reasons, "ip_reputation=95") {
+	})
+	if e.Status != 403 || e.Reason != "risk" || !strings.Contains(e.Reasons, "ip_reputation=95") {
 		t.Errorf("deny: %v", e)
+	}
+	if id := b.TextOf("#request-id"); id != e.ID {
+		t.Errorf("the refusal page's reference %q is not the request id %q in the log", id, e.ID)
 	}
 	b.Screenshot(t, "blocklisted-denied")
 

@@ -42,6 +42,9 @@ func TestDemoStepUpInABrowser(t *testing.T) {
 	if text := b.WaitText("Not signed in"); !strings.Contains(text, `error="insufficient_user_authentication"`) {
 		t.Errorf("home page does not show the challenge: %q", text)
 	}
+	if signOutShown(b) {
+		t.Error("Sign out is offered to someone not signed in")
+	}
 	d.WaitEvent(t, mark, "GET /api/me challenged by signed_in for no_session", request("GET", "/api/me", "challenge", "signed_in", "no_session"))
 	b.Screenshot(t, "home-signed-out")
 
@@ -67,6 +70,9 @@ func TestDemoStepUpInABrowser(t *testing.T) {
 	// The backend trusted Caddy's signed assertion, which the page shows decoded.
 	if text := b.TextOf("#assertion"); !strings.Contains(text, "alice passed rule signed_in with acr urn:stepup:pwd") || !strings.Contains(text, `"htu": "`+d.URL+`/api/me"`) {
 		t.Errorf("home page does not show the verified assertion: %q", text)
+	}
+	if !signOutShown(b) {
+		t.Error("Sign out is not offered to someone signed in")
 	}
 	b.Screenshot(t, "home-signed-in")
 
@@ -190,12 +196,44 @@ func TestDemoStepUpInABrowser(t *testing.T) {
 	// Sign out ends the edge's session and, with idp_logout, the IdP's: the
 	// next sign-in asks for the password instead of reusing an SSO session.
 	b.Click("#signout")
-	b.WaitURL("the home page", func(u string) bool { return u == d.URL+"/" })
-	b.WaitText("Not signed in")
+	b.WaitURL("the signed-out confirmation", func(u string) bool { return u == d.URL+"/?signed-out" })
+	b.WaitText("You are signed out")
+	if signOutShown(b) {
+		t.Error("Sign out is offered to someone signed out")
+	}
+	b.Screenshot(t, "signed-out")
 	b.Navigate(d.URL + "/transfer")
 	b.WaitURL("the IdP's login page", loginPage)
 	b.WaitText("Sign in to continue")
 	b.Screenshot(t, "signed-out-then-password-again")
+
+	// Wrong passwords: the IdP warns before the last attempt, then says why
+	// it stopped; back on the site, a styled page says what happened, what
+	// to do next, and a reference that is the request's id in the log.
+	for i := 1; i < 5; i++ {
+		b.Type("#username", "alice")
+		b.Type("#password", "guess")
+		b.Click("#submit")
+		b.WaitText("Wrong username or password")
+	}
+	b.WaitText("One attempt left")
+	b.Screenshot(t, "idp-last-attempt-warning")
+	b.Type("#username", "alice")
+	b.Type("#password", "guess")
+	b.Click("#submit")
+	b.WaitText("Too many failed attempts")
+	b.Screenshot(t, "idp-too-many-attempts")
+	mark = d.Mark(t)
+	b.Click("#back")
+	b.WaitText("Sign-in refused")
+	if desc := b.TextOf("#description"); !strings.Contains(desc, "access_denied") {
+		t.Errorf("the site's page does not pass on the IdP's answer: %q", desc)
+	}
+	id := b.TextOf("#request-id")
+	d.WaitEvent(t, mark, "the refused login under the page's reference", func(e demo.Event) bool {
+		return e.Msg == "step-up refused" && e.ID == id && id != ""
+	})
+	b.Screenshot(t, "site-sign-in-refused")
 
 	p := d.ReadPanel(t, 0)
 	if v := p.Metric("caddy_stepup_challenges_total", `reason="max_age"`, `rule="transfer"`); v != "1" {
@@ -335,6 +373,11 @@ func TestDemoAnswersAPIClientsWithChallenges(t *testing.T) {
 	}
 
 	d.StopCleanly(t)
+}
+
+// signOutShown reports whether the page offers the Sign out button.
+func signOutShown(b *browser.Browser) bool {
+	return browser.Get(b, chromedp.Evaluate[bool](`(() => { const f = document.querySelector('form.signout'); return !!f && !f.hidden; })()`))
 }
 
 func atoi(t *testing.T, s string) int64 {

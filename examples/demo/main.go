@@ -179,7 +179,7 @@ func run(ctx context.Context, o *options, con *console) error {
 			ID:                     clientID,
 			Secret:                 secret,
 			RedirectURIs:           []string{o.siteURL() + "/.stepup/callback"},
-			PostLogoutRedirectURIs: []string{o.siteURL() + "/"},
+			PostLogoutRedirectURIs: []string{o.siteURL() + "/?signed-out"},
 		},
 		Users:       idp.DemoUsers(),
 		DeliverCode: codeDelivery{log: idpLog, file: o.codeFile}.deliver,

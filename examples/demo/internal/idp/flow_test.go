@@ -2,8 +2,10 @@ package idp
 
 import (
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -151,11 +153,22 @@ func TestTooManyFailuresEndTheRequestWithAccessDenied(t *testing.T) {
 	h := newHarness(t)
 	page := h.authorize(nil)
 	var r result
-	for range maxFailures {
+	for i := range maxFailures {
 		r = h.post(page.id, url.Values{"step": {"password"}, "username": {"alice"}, "password": {"guess"}})
+		// The user is warned before the attempt that ends the sign-in.
+		if last := i == maxFailures-2; last != strings.Contains(r.body, "One attempt left") {
+			t.Errorf("after %d failures the page warns of the last attempt: %v", i+1, !last)
+		}
 	}
-	if r.callback == nil || r.callback.Get("error") != "access_denied" {
-		t.Fatalf("after %d failures: %d %s %v", maxFailures, r.status, r.step(), r.callback)
+	// The reason is said here, where it is known; the link back to the site
+	// carries access_denied.
+	m := regexp.MustCompile(`id="back" href="([^"]+)"`).FindStringSubmatch(r.body)
+	if r.status != http.StatusForbidden || !strings.Contains(r.body, "Too many failed attempts") || m == nil {
+		t.Fatalf("after %d failures: %d %.400s", maxFailures, r.status, r.body)
+	}
+	back, err := url.Parse(html.UnescapeString(m[1]))
+	if err != nil || !strings.HasPrefix(back.String(), testRedirect) || back.Query().Get("error") != "access_denied" || back.Query().Get("state") != "state-123" {
+		t.Fatalf("back link %q: %v", m[1], err)
 	}
 	if r := h.password(h.authorize(nil), "alice", "wonderland"); r.callback.Get("code") == "" {
 		t.Fatal("a new request after the lockout did not work")

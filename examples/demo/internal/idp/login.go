@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -152,6 +153,9 @@ func (ui *loginUI) submit(w http.ResponseWriter, r *http.Request) {
 		}
 		v := ui.pageFor(a, expected, sess, now)
 		v.Problem = map[step]string{stepPassword: "Wrong username or password.", stepOTP: "That code is not right, or it has expired."}[expected]
+		if a.failures == maxFailures-1 {
+			v.Problem += " One attempt left: another mistake ends this sign-in."
+		}
 		if expected == stepPassword {
 			v.Username = r.PostForm.Get("username")
 		}
@@ -161,7 +165,19 @@ func (ui *loginUI) submit(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, errTooManyFailures):
 		_ = ui.store.DeleteAuthRequest(r.Context(), id)
-		op.AuthRequestError(w, r, snapshot, oidc.ErrAccessDenied().WithDescription("too many failed attempts"), ui.provider)
+		// Say why here, where the reason is known: the site only learns
+		// "access_denied". The link continues to the site with that error.
+		rec := httptest.NewRecorder()
+		op.AuthRequestError(rec, r, snapshot, oidc.ErrAccessDenied().WithDescription("too many failed attempts"), ui.provider)
+		back := rec.Header().Get("Location")
+		if back == "" {
+			back = "/"
+		}
+		render(w, http.StatusForbidden, "message", page{
+			Title:   "Too many failed attempts",
+			Message: fmt.Sprintf("This sign-in was stopped after %d wrong attempts. Nothing was granted to the site. Go back to the site and start again.", maxFailures),
+			Back:    back,
+		})
 		return
 	case err != nil:
 		ui.expired(w, err)

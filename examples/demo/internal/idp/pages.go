@@ -23,6 +23,7 @@ type page struct {
 	Problem  string
 	Asked    []param // the authorization request's parameters, for the curious
 	Message  string
+	Back     string // a "Back to the site" link, on message pages
 }
 
 type param struct{ Name, Value string }

@@ -62,6 +62,7 @@ func New(cfg Config) *Panel {
 	static, _ := fs.Sub(web, "web")
 	p.mux.HandleFunc("GET /demo/{$}", p.index)
 	p.mux.HandleFunc("GET /demo/events", p.eventsJSON)
+	p.mux.HandleFunc("/demo/error", p.serveError)
 	p.mux.Handle("GET /demo/static/", http.StripPrefix("/demo/static/", http.FileServerFS(static)))
 	return p
 }

@@ -12,10 +12,16 @@ const demo = {
     const body = await res.json().catch(() => ({}));
     el.replaceChildren();
     if (res.ok) {
+      // Sign out is offered only to someone signed in (the public home
+      // page learns it here).
+      document.querySelector('form.signout')?.removeAttribute('hidden');
       el.append('Signed in as ', bold(body.user), ' · acr ', code(body.acr), ' · amr ', code((body.amr || []).join(' ')),
         ' · authenticated ', age(body.auth_time), ' ago. ', link('Sign out', '/.stepup/logout', 'signout-status'));
       if (body.assertion) el.append(assertionBox(body.assertion));
       return;
+    }
+    if (new URLSearchParams(location.search).has('signed-out')) {
+      el.append(bold('You are signed out'), ', here and at the identity provider. ');
     }
     const signIn = new URL(body.step_up_url || '/.stepup/login', location.href);
     signIn.searchParams.set('return_to', '/');
