@@ -358,7 +358,7 @@ func TestDemoAnswersAPIClientsWithChallenges(t *testing.T) {
 	cmd := exec.Command("bash", "-c", explain[1]+" "+explain[2])
 	cmd.Dir = filepath.Dir(d.DataDir) // where the demo runs
 	out, err := cmd.Output()
-	if err != nil || !strings.Contains(string(out), "rule: admin") || !strings.Contains(string(out), "step-up (acr)") {
+	if err != nil || !strings.Contains(string(out), "rule: admin") || !strings.Contains(string(out), "challenge (acr)") {
 		t.Errorf("%s %s: %v\n%s", explain[1], explain[2], err, out)
 	}
 
