@@ -236,6 +236,9 @@ func TestExplainSaysABearerTokenIsCheckedAtTheIdPNotThatABrowserIsRedirected(t *
 	e := explainFor(t, site, explainQuery{Method: "GET", URL: "https://app.example.com/admin", Headers: []string{"Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.e30.sig"}})
 	if e.Verdict != verdictNeedsIdP || !e.Stepup[0].NeedsIdP {
 		t.Errorf("a bearer token on a protected path: %+v %+v", e, e.Stepup)
+	}
+}
+
 // log_append only adds access-log fields: explain goes past it to stepup
 // (the demo logs each decision with it, ahead of the stepup handler).
 func TestExplainGoesPastLogAppend(t *testing.T) {
