@@ -238,13 +238,3 @@ func TestExplainSaysABearerTokenIsCheckedAtTheIdPNotThatABrowserIsRedirected(t *
 		t.Errorf("a bearer token on a protected path: %+v %+v", e, e.Stepup)
 	}
 }
-
-// log_append only adds access-log fields: explain goes past it to stepup
-// (the demo logs each decision with it, ahead of the stepup handler).
-func TestExplainGoesPastLogAppend(t *testing.T) {
-	cf := strings.Replace(explainCaddyfile, "https://app.example.com {", "https://app.example.com {\n\tlog_append stepup_rule {http.stepup.rule}", 1)
-	e := explainFor(t, cf, explainQuery{Method: "GET", URL: "https://app.example.com/admin", ACR: "urn:pwd", AMR: []string{"pwd"}, AuthAge: time.Minute})
-	if len(e.Stepup) == 0 || e.Stepup[0].Rule != "admin" {
-		t.Fatalf("explain did not reach stepup past log_append: verdict %s, reached %q", e.Verdict, e.Reached)
-	}
-}
