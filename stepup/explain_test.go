@@ -238,3 +238,11 @@ func TestExplainSaysABearerTokenIsCheckedAtTheIdPNotThatABrowserIsRedirected(t *
 		t.Errorf("a bearer token on a protected path: %+v %+v", e, e.Stepup)
 	}
 }
+
+func TestExplainShowsTheAnswerHandleErrorsRenders(t *testing.T) {
+	site := strings.Replace(explainCaddyfile, "\treverse_proxy 127.0.0.1:9\n", "\treverse_proxy 127.0.0.1:9\n\thandle_errors {\n\t\trespond \"styled {err.status_code} {http.stepup.error}\"\n\t}\n", 1)
+	e := explainFor(t, site, explainQuery{Method: "GET", URL: "https://app.example.com/admin"})
+	if e.Verdict != verdictChallenge || e.Status != 401 || e.Body != "styled 401 insufficient_user_authentication" || e.Headers["Www-Authenticate"] == "" {
+		t.Errorf("a challenge restyled by handle_errors: %+v", e)
+	}
+}

@@ -89,6 +89,12 @@ func (rec *explainRecorder) serve(srv *caddyhttp.Server, w http.ResponseWriter, 
 		status = he.StatusCode
 	}
 	if srv.Errors != nil && len(srv.Errors.Routes) > 0 {
+		// As the server does, error routes see the request as it arrived.
+		if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok {
+			r.Method, r.RemoteAddr, r.RequestURI = orig.Method, orig.RemoteAddr, orig.RequestURI
+			u := *orig.URL
+			r.URL = &u
+		}
 		r = srv.Errors.WithError(r, err)
 		errEnd := caddyhttp.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) error {
 			w.WriteHeader(status)
