@@ -5,9 +5,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddy-stepup/caddy-stepup/integration/internal/caddyproc"
 	"github.com/caddy-stepup/caddy-stepup/integration/internal/hydra"
+	"github.com/caddy-stepup/caddy-stepup/integration/internal/rogueop"
 )
 
 // Three IdP behaviours, played by Hydra's login app. Hydra itself skips the
@@ -115,5 +117,33 @@ func TestStepUpConvergesWhetherTheOPHonoursACRValuesOrNot(t *testing.T) {
 				t.Fatalf("after the step-up: %+v, want acr %s on /admin", got, tc.want.acr)
 			}
 		})
+	}
+}
+
+// An OP that ignores max_age (it answers with its existing session's
+// auth_time unless prompt=login forces a new authentication) gets one
+// retry with prompt=login, which it does honour: the recency rule is met
+// instead of refused (issue 13, item 1).
+func TestRecencyStepUpConvergesAgainstAnOPThatIgnoresMaxAge(t *testing.T) {
+	e := newRogueEnv(t, rogueSite{})
+	sessionStart := time.Now().Add(-time.Hour).Unix()
+	e.op.OnToken(func(g rogueop.Grant) rogueop.Reply {
+		c := e.op.Claims(g)
+		if g.Prompt != "login" {
+			c = c.With("auth_time", sessionStart)
+		}
+		return rogueop.Tokens(e.op.SignRS256(c))
+	})
+	c := e.freshClient()
+	tr, _ := walk(t, c, e.caddy.URL()+"/settings", nil)
+	if last := tr.last(); last.status != http.StatusOK {
+		t.Fatalf("the recency step-up ended with %d: %s", last.status, truncate(last.body))
+	}
+	var prompts []string
+	for _, g := range e.op.Authorizations() {
+		prompts = append(prompts, g.Prompt)
+	}
+	if !slices.Equal(prompts, []string{"", "login"}) {
+		t.Fatalf("prompt of each authorization request: %q, want one without and one retry with prompt=login", prompts)
 	}
 }
