@@ -48,6 +48,10 @@ func main() {
 		os.Exit(2)
 	}
 	if o.printCaddyfile {
+		// The internal ports are picked when the demo starts; show
+		// neighbours of --port rather than zeros.
+		o.innerPort, o.reportPort, o.metricsPort, o.panelPort = o.port+1, o.port+2, o.port+3, o.port+4
+		o.cityDB, o.asnDB = filepath.Join(o.riskDir(), "City.mmdb"), filepath.Join(o.riskDir(), "ASN.mmdb")
 		cf, err := renderCaddyfile(o.caddyfileData())
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "demo:", err)

@@ -48,6 +48,15 @@ func TestCaddyfileCarriesTheFlags(t *testing.T) {
 		"max_age 1m30s",
 		"insecure_loopback_http",
 		"client_secret {env." + clientSecretEnv + "}",
+		// The simulator's trust boundary, the panel's inputs, the demo's openness.
+		"trusted_proxies static " + simulatorAddr + "/32",
+		"local_address " + simulatorAddr,
+		"log stepup_audit {",
+		"log_append risk_reasons {http.stepup.risk.reasons}",
+		"log_subjects",
+		"report_only",
+		"frame-ancestors 'none'",
+		"Strict-Transport-Security",
 	} {
 		if !strings.Contains(cf, want) {
 			t.Errorf("rendered Caddyfile lacks %q", want)
