@@ -57,6 +57,7 @@ func TestCaddyfileCarriesTheFlags(t *testing.T) {
 		"report_only",
 		"frame-ancestors 'none'",
 		"Strict-Transport-Security",
+		"grace_period 3s",
 	} {
 		if !strings.Contains(cf, want) {
 			t.Errorf("rendered Caddyfile lacks %q", want)
