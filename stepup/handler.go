@@ -160,6 +160,7 @@ type Handler struct {
 	plainNames      cookieNames
 	defaultReq      *requirement
 	rules           *ruleIndex // nil: few rules, tried in turn
+	keyringKey      string     // in keyrings; "" when the keyring is private
 	risk            *risk.Engine
 	riskConfig      risk.Config // with defaults applied
 	riskReq         *requirement
@@ -226,6 +227,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.metrics.register(ctx.GetMetricsRegistry()); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
+	realClock := h.now == nil // an injected clock (tests) keeps its keyring private
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -283,7 +285,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.storage == nil {
 		h.storage = ctx.Storage()
 	}
-	h.sealer = newSealer(newKeyring(h.storage, time.Duration(h.Session.KeyRotation), h.now), h.Provider.Issuer+"\x00"+h.Provider.ClientID)
+	ring, err := h.provisionKeyring(ctx, realClock)
+	if err != nil {
+		return err
+	}
+	h.sealer = newSealer(ring, h.Provider.Issuer+"\x00"+h.Provider.ClientID)
 	h.sessions = newSessionCache(sessionCacheSize)
 	h.bearers = newBearerCache(bearerCacheSize)
 	idp, err := loadIdPClient(h.Provider.Issuer, h.Provider.ClientID, h.InsecureLoopbackHTTP, h.now)
@@ -480,6 +486,7 @@ func isLoopbackHost(host string) bool {
 
 // Cleanup releases the shared provider state held for this config.
 func (h *Handler) Cleanup() error {
+	h.releaseKeyring()
 	if h.risk != nil {
 		_ = h.risk.Close()
 	}

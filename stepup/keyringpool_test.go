@@ -1,0 +1,154 @@
+package stepup
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/certmagic"
+)
+
+// countingStorage is a file storage that counts reads of the cookie keys.
+type countingStorage struct {
+	*certmagic.FileStorage
+	keyLoads atomic.Int64
+}
+
+func (s *countingStorage) Load(ctx context.Context, key string) ([]byte, error) {
+	if key == keysStorageKey {
+		s.keyLoads.Add(1)
+	}
+	return s.FileStorage.Load(ctx, key)
+}
+
+// countingDiscovery serves a discovery document and counts its fetches.
+func countingDiscovery(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	var hits atomic.Int64
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/.well-known/openid-configuration" {
+			http.NotFound(w, r)
+			return
+		}
+		hits.Add(1)
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"issuer": srv.URL, "authorization_endpoint": srv.URL + "/authorize",
+			"token_endpoint": srv.URL + "/token", "jwks_uri": srv.URL + "/jwks",
+			"id_token_signing_alg_values_supported": []string{"RS256"},
+		})
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &hits
+}
+
+// provisionProduction provisions n handlers as a config load does (the
+// real clock, so the shared keyring), all on storage st and issuer op.
+func provisionProduction(t *testing.T, n int, op string, st certmagic.Storage) ([]*Handler, context.CancelFunc) {
+	t.Helper()
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	hs := make([]*Handler, n)
+	for i := range hs {
+		hs[i] = &Handler{
+			Provider:             ProviderConfig{Issuer: op, ClientID: "edge"},
+			ACRLevels:            []string{"urn:pwd", "urn:otp"},
+			InsecureLoopbackHTTP: true,
+			Rules:                testRules(),
+			storage:              st,
+		}
+		if err := hs[i].Provision(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return hs, cancel
+}
+
+// waitForKeys waits (without judging how long it took) for the background
+// load started at Provision.
+func waitForKeys(t *testing.T, h *Handler) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); h.sealer.ring.set.Load() == nil; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("cookie keys never loaded in the background")
+		}
+	}
+}
+
+// A reload of N handlers on one storage and issuer, and the first request
+// to each handler, read the cookie keys from storage once and run
+// discovery once in all, not once per handler (issue 19, items 2 and 3):
+// the keyring is shared through a UsagePool like the provider.
+func TestReloadOfManyHandlersReadsKeysAndDiscoversOnce(t *testing.T) {
+	const n = 40
+	op, discoveries := countingDiscovery(t)
+	st := &countingStorage{FileStorage: &certmagic.FileStorage{Path: t.TempDir()}}
+
+	firstRequests := func(hs []*Handler) {
+		now := time.Now()
+		s := &session{Subject: "alice", ACR: "urn:pwd", AuthTime: now, Issued: now, Expires: now.Add(time.Hour)}
+		cookie := "stepup=" + sealSession(t, hs[0], s)
+		for i, h := range hs {
+			th := &testHandler{Handler: h}
+			// Needs urn:otp: the session is read, then a step-up redirect
+			// needs the discovered authorization endpoint.
+			out := th.serve(t, request(http.MethodGet, "/admin/x", "Cookie", cookie, "Accept", "text/html", "Sec-Fetch-Mode", "navigate"))
+			if out.rec.Code != http.StatusFound {
+				t.Fatalf("handler %d: status %d, want a step-up redirect", i, out.rec.Code)
+			}
+		}
+	}
+
+	// An existing deployment: the keys are already in storage.
+	if _, err := newKeyring(st, defaultKeyRotation, time.Now).keys(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st.keyLoads.Store(0)
+
+	old, cancelOld := provisionProduction(t, n, op.URL, st)
+	waitForKeys(t, old[0])
+	if got := st.keyLoads.Load(); got != 1 {
+		t.Fatalf("provisioning %d handlers read the cookie keys %d times, want 1", n, got)
+	}
+	firstRequests(old)
+
+	// A reload: the new config is provisioned before the old one is
+	// cleaned up, as Caddy does.
+	fresh, cancelFresh := provisionProduction(t, n, op.URL, st)
+	defer cancelFresh()
+	cancelOld()
+	for _, h := range old {
+		_ = h.Cleanup()
+	}
+	firstRequests(fresh)
+	if got := st.keyLoads.Load(); got != 1 {
+		t.Errorf("cookie keys read %d times over a load, a reload and %d first requests, want 1", got, 2*n)
+	}
+	if got := discoveries.Load(); got != 1 {
+		t.Errorf("discovery ran %d times for %d handlers of one issuer, want 1", got, 2*n)
+	}
+
+	key := keyringKey(st, time.Duration(fresh[0].Session.KeyRotation))
+	for _, h := range fresh {
+		_ = h.Cleanup()
+	}
+	if _, ok := keyrings.References(key); ok {
+		t.Error("the shared keyring outlived the last handler using it")
+	}
+}
+
+// Handlers on different storages do not share keys.
+func TestHandlersOnDifferentStoragesDoNotShareAKeyring(t *testing.T) {
+	op, _ := countingDiscovery(t)
+	a, cancelA := provisionProduction(t, 1, op.URL, &certmagic.FileStorage{Path: t.TempDir()})
+	defer cancelA()
+	b, cancelB := provisionProduction(t, 1, op.URL, &certmagic.FileStorage{Path: t.TempDir()})
+	defer cancelB()
+	defer func() { _ = a[0].Cleanup(); _ = b[0].Cleanup() }()
+	if a[0].sealer.ring == b[0].sealer.ring {
+		t.Fatal("two storages share one keyring")
+	}
+}
