@@ -148,6 +148,9 @@ func TestHandlersOnDifferentStoragesDoNotShareAKeyring(t *testing.T) {
 	b, cancelB := provisionProduction(t, 1, op.URL, &certmagic.FileStorage{Path: t.TempDir()})
 	defer cancelB()
 	defer func() { _ = a[0].Cleanup(); _ = b[0].Cleanup() }()
+	// Let the background loads finish writing before the directories go.
+	waitForKeys(t, a[0])
+	waitForKeys(t, b[0])
 	if a[0].sealer.ring == b[0].sealer.ring {
 		t.Fatal("two storages share one keyring")
 	}
