@@ -70,6 +70,11 @@ func (h *Handler) fallShort(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.writeAPIChallenge(w, r, req, errInvalidToken, description)
 	}
 	if bearer || !isNavigation(r) {
+		if !bearer && !resumed(r) && h.holdable(r) {
+			if handled, err := h.holdThenLogin(w, r, req, s); handled {
+				return err
+			}
+		}
 		return h.writeAPIChallenge(w, r, req, errInsufficientAuth, description)
 	}
 	if h.loops(s, req) {

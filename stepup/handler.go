@@ -150,6 +150,13 @@ type Handler struct {
 	// Never use it in production; a warning is logged at start.
 	InsecureLoopbackHTTP bool `json:"insecure_loopback_http,omitempty"`
 
+	// HoldMaxBody is the largest body, in bytes, of a same-origin browser
+	// form submission (POST, PUT, PATCH) that is held across a step-up and
+	// offered for sending after the login, instead of refused. Larger ones
+	// get the 401 challenge. 0 turns holding off; at most 1 MiB.
+	// Default: 65536.
+	HoldMaxBody *int64 `json:"hold_max_body,omitempty"`
+
 	idp             *idpClient
 	sealer          *sealer
 	levels          levels
@@ -309,6 +316,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.idp.setHealthInterval(interval)
 	h.provisionAssertion()
 	if err := h.provisionState(ctx); err != nil {
+		return err
+	}
+	if err := h.provisionResume(ctx); err != nil {
 		return err
 	}
 	if h.InsecureLoopbackHTTP {
@@ -510,6 +520,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.serveLogin(w, r)
 	case h.LogoutPath:
 		return h.serveLogout(w, r)
+	case h.resumePath():
+		return h.serveResume(w, r, next)
 	}
 	if h.asserter != nil && r.URL.Path == h.asserter.jwksPath {
 		return h.serveJWKS(w, r)

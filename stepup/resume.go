@@ -1,0 +1,240 @@
+package stepup
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"mime"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// A browser form submission that falls short of a rule is held, not
+// refused: its method, path, content type and body are sealed with the
+// cookie keys and kept in Caddy's storage (shared by replicas) for
+// holdLifetime. After the login the user confirms on a page of ours
+// (resumepage.go) before anything reaches the upstream.
+const (
+	defaultHoldMaxBody = 64 << 10
+	holdLifetime       = 5 * time.Minute
+	holdPurpose        = "held"
+	holdClaimUse       = "held"
+	holdStoragePrefix  = "stepup/held/"
+	holdCookieName     = "stepup_hold"
+	defaultResumePath  = "/.stepup/resume"
+	// maxHeldSealed bounds what is opened from storage: the cap plus the
+	// record's other fields, base64-encoded.
+	maxHeldSealed = 4 * (defaultHoldMaxBody*16 + 8192) / 3
+)
+
+// heldRequest is one held form submission as sealed in storage.
+type heldRequest struct {
+	Method      string `json:"m"`
+	Path        string `json:"p"`
+	Query       string `json:"q,omitempty"`
+	ContentType string `json:"c"`
+	Body        []byte `json:"b"`
+	Subject     string `json:"s,omitempty"` // the session's user at hold time, if any
+	Origin      string `json:"o"`           // scheme://host the form was sent to
+	Browser     []byte `json:"w"`           // SHA-256 of the browser's hold cookie
+	Token       string `json:"t"`           // the confirmation form's one-time token
+	Rule        string `json:"r"`
+	Expires     int64  `json:"e"` // unix seconds
+}
+
+var errNotHeld = errors.New("held form unknown, expired or used")
+
+// holdMaxBody is the body cap; 0 means holding is off.
+func (h *Handler) holdMaxBody() int64 {
+	if h.HoldMaxBody == nil {
+		return defaultHoldMaxBody
+	}
+	return *h.HoldMaxBody
+}
+
+// holdable says whether r is a same-origin browser form submission we may
+// hold. Cross-site submissions never are: holding one and replaying it after
+// the victim signs in is exactly a CSRF. Other requests keep the RFC 9470
+// 401, since API clients retry by themselves.
+func (h *Handler) holdable(r *http.Request) bool {
+	if h.holdMaxBody() <= 0 {
+		return false
+	}
+	switch r.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+	default:
+		return false
+	}
+	if !isFormType(r.Header.Get("Content-Type")) {
+		return false
+	}
+	if mode := r.Header.Get("Sec-Fetch-Mode"); mode != "" {
+		if mode != "navigate" {
+			return false
+		}
+	} else if r.Header.Get("X-Requested-With") != "" || !bytes.Contains([]byte(r.Header.Get("Accept")), []byte("text/html")) {
+		return false
+	}
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin"
+	}
+	origin := r.Header.Get("Origin")
+	return origin != "" && origin == h.origin(r)
+}
+
+func isFormType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && (mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data")
+}
+
+// hold reads r's body within the cap, seals and stores it, and returns its
+// id. ok is false when the body is over the cap: the caller answers as
+// before holding existed.
+func (h *Handler) hold(w http.ResponseWriter, r *http.Request, req *requirement, s *session) (id string, ok bool, err error) {
+	limit := h.holdMaxBody()
+	if r.ContentLength > limit {
+		return "", false, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return "", false, nil // a client that stopped sending: nothing to hold
+	}
+	if int64(len(body)) > limit {
+		return "", false, nil
+	}
+	hr := heldRequest{
+		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, ContentType: r.Header.Get("Content-Type"),
+		Body: body, Subject: subjectOf(s), Origin: h.origin(r), Token: randomToken(), Rule: req.rule,
+		Expires: h.now().Add(holdLifetime).Unix(),
+	}
+	if !s.valid(h.now()) {
+		hr.Subject = ""
+	}
+	hr.Browser = h.holdBrowser(w, r)
+	plain, err := json.Marshal(hr)
+	if err != nil {
+		return "", false, err
+	}
+	sealed, err := h.sealer.seal(r.Context(), holdPurpose, plain)
+	if err != nil {
+		return "", false, err
+	}
+	id = randomToken()
+	if err := h.storage.Store(r.Context(), holdStoragePrefix+id, []byte(sealed)); err != nil {
+		return "", false, err
+	}
+	return id, true, nil
+}
+
+// holdBrowser returns the hash of this browser's hold cookie, setting one
+// when it has none: a held form is resumed only by the browser that sent it.
+// One cookie serves every held form of the browser (several tabs).
+func (h *Handler) holdBrowser(w http.ResponseWriter, r *http.Request) []byte {
+	v, ok := cookieValue(r.Header, h.holdCookie(r))
+	if !ok || len(v) != 43 {
+		v = randomToken()
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: h.holdCookie(r), Value: v, Path: h.resumePath(), MaxAge: int(holdLifetime.Seconds()),
+		Secure: h.secureCookies(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	})
+	sum := sha256.Sum256([]byte(v))
+	return sum[:]
+}
+
+func (h *Handler) holdCookie(r *http.Request) string {
+	if h.secureCookies(r) {
+		return "__Secure-" + holdCookieName
+	}
+	return holdCookieName
+}
+
+func (h *Handler) resumePath() string { return defaultResumePath }
+
+// loadHeld opens the held form id for the browser of r. Any mismatch is
+// errNotHeld; the record is not consumed.
+func (h *Handler) loadHeld(ctx context.Context, r *http.Request, id string) (*heldRequest, error) {
+	if len(id) != 43 {
+		return nil, errNotHeld
+	}
+	if _, err := base64.RawURLEncoding.DecodeString(id); err != nil {
+		return nil, errNotHeld
+	}
+	raw, err := h.storage.Load(ctx, holdStoragePrefix+id)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, errNotHeld
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) > maxHeldSealed {
+		return nil, errNotHeld
+	}
+	plain, err := h.sealer.openLarge(ctx, holdPurpose, string(raw))
+	if errors.Is(err, errSealed) {
+		return nil, errNotHeld
+	}
+	if err != nil {
+		return nil, err
+	}
+	var hr heldRequest
+	if json.Unmarshal(plain, &hr) != nil {
+		return nil, errNotHeld
+	}
+	if h.now().Unix() > hr.Expires {
+		h.dropHeld(ctx, id)
+		return nil, errNotHeld
+	}
+	v, ok := cookieValue(r.Header, h.holdCookie(r))
+	sum := sha256.Sum256([]byte(v))
+	if !ok || !constantTimeEqual(string(sum[:]), string(hr.Browser)) {
+		return nil, errNotHeld
+	}
+	return &hr, nil
+}
+
+// takeHeld consumes id: true for exactly one caller across every replica
+// sharing the state store; the stored copy is deleted.
+func (h *Handler) takeHeld(ctx context.Context, id string) (bool, error) {
+	ok, err := h.store.Claim(ctx, holdClaimUse, id, holdLifetime+time.Minute)
+	if err != nil || !ok {
+		return false, err
+	}
+	h.dropHeld(ctx, id)
+	return true, nil
+}
+
+func (h *Handler) dropHeld(ctx context.Context, id string) {
+	if err := h.storage.Delete(ctx, holdStoragePrefix+id); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		h.logger.Warn("held form: deleting from storage failed", zap.Error(err))
+	}
+}
+
+// newResumeRequest rebuilds the held request as the upstream must see it:
+// the original method, path, query, content type and body, with the
+// confirmation's headers (and so its cookies: the new session).
+func newResumeRequest(r *http.Request, hr *heldRequest) *http.Request {
+	r2 := r.Clone(context.WithValue(r.Context(), resumedKey{}, true))
+	r2.Method = hr.Method
+	r2.URL.Path, r2.URL.RawPath, r2.URL.RawQuery = hr.Path, "", hr.Query
+	r2.RequestURI = r2.URL.RequestURI()
+	r2.Body = io.NopCloser(bytes.NewReader(hr.Body))
+	r2.ContentLength = int64(len(hr.Body))
+	r2.Header.Set("Content-Type", hr.ContentType)
+	r2.Header.Del("Content-Length")
+	r2.Header.Del("Origin")
+	r2.Header.Del("Referer")
+	return r2
+}
+
+// resumedKey marks a resumed request: it is never held again.
+type resumedKey struct{}
+
+func resumed(r *http.Request) bool { v, _ := r.Context().Value(resumedKey{}).(bool); return v }

@@ -1,0 +1,68 @@
+package stepup
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+)
+
+var holdCounter = sync.OnceValue(func() *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy", Subsystem: "stepup", Name: "held_forms_total",
+		Help: "Browser form submissions held across a step-up, by result (held, resumed, discarded, refused: a confirmation that was refused, expired or already used).",
+	}, []string{"result"})
+})
+
+func (h *Handler) holdMetrics() *prometheus.CounterVec { return holdCounter() }
+
+// provisionResume registers the held-form metrics and checks the cap.
+func (h *Handler) provisionResume(ctx caddy.Context) error {
+	if h.HoldMaxBody != nil && *h.HoldMaxBody < 0 {
+		return fmt.Errorf("hold_max_body: %d is negative; use 0 to turn holding off", *h.HoldMaxBody)
+	}
+	if h.HoldMaxBody != nil && *h.HoldMaxBody > maxHoldMaxBody {
+		return fmt.Errorf("hold_max_body: %d is over the %d bytes a held form may have", *h.HoldMaxBody, maxHoldMaxBody)
+	}
+	if reg := ctx.GetMetricsRegistry(); reg != nil {
+		if err := reg.Register(holdCounter()); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if !errors.As(err, &are) {
+				return fmt.Errorf("registering metrics: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// maxHoldMaxBody bounds the setting: held forms live in storage and are
+// opened in memory.
+const maxHoldMaxBody = 1 << 20
+
+// holdThenLogin holds a form submission that fell short and starts the
+// login whose return path is the confirmation page. handled is false when
+// the form cannot be held (over the cap): the caller answers as before.
+func (h *Handler) holdThenLogin(w http.ResponseWriter, r *http.Request, req *requirement, s *session) (handled bool, err error) {
+	if h.loops(s, req) {
+		return false, nil
+	}
+	d, err := h.idp.forLogin(r.Context())
+	if err != nil {
+		return true, h.idpDown(w, r, err)
+	}
+	id, ok, err := h.hold(w, r, req, s)
+	if err != nil {
+		h.logger.Warn("held form: could not store it", zap.Error(err), logRequest(r))
+		return false, nil
+	}
+	if !ok {
+		return false, nil
+	}
+	h.holdMetrics().WithLabelValues("held").Inc()
+	h.logger.Info("form held for step-up", logRule(req.rule), logSubject(h, subjectOf(s)), logClientIP(h, r), logRequest(r))
+	return true, h.startLogin(w, r, d, req, s, h.resumePath()+"?id="+id, false)
+}
