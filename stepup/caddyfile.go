@@ -74,6 +74,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    log_subjects
 //	    log_client_ips
 //	    insecure_loopback_http
+//	    hold_max_body        <size>|off  # held form submissions; default 64KiB
 //	}
 //
 // Named matchers (`match @admin`) need the Caddyfile's http context and are
@@ -200,6 +201,8 @@ func (p caddyfileParser) unmarshal(d *caddyfile.Dispenser, s *Handler) error {
 			err = flagArg(d, &s.ReportOnly)
 		case "insecure_loopback_http":
 			err = flagArg(d, &s.InsecureLoopbackHTTP)
+		case "hold_max_body":
+			err = holdMaxBodyArg(d, &s.HoldMaxBody)
 		default:
 			return d.Errf("stepup: unknown subdirective %q", key)
 		}

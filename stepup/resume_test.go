@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func formRequest(method, target, body string, headers ...string) *http.Request {
@@ -126,6 +128,7 @@ func confirm(t *testing.T, th *testHandler, id, token, action, cookies string, h
 
 func TestHeldFormIsSentOnceAfterConfirmation(t *testing.T) {
 	th := newTestHandler(t, fakeDiscovery(t, false).URL, nil)
+	held, resumedN := testutil.ToFloat64(holdCounter().WithLabelValues("held")), testutil.ToFloat64(holdCounter().WithLabelValues("resumed"))
 	body := "to=bob&amount=100&password=hunter2"
 	id, hold := holdForm(t, th, body)
 	cookies := hold + "; " + th.cookieFor(t, th.session("urn:pwd", "pwd"))
@@ -157,6 +160,12 @@ func TestHeldFormIsSentOnceAfterConfirmation(t *testing.T) {
 	if again.upstream != nil || again.rec.Code != http.StatusGone {
 		t.Fatalf("second confirmation: %d, upstream reached %v; want 410 and nothing sent", again.rec.Code, again.upstream != nil)
 	}
+	if d := testutil.ToFloat64(holdCounter().WithLabelValues("held")) - held; d != 1 {
+		t.Errorf("held_forms_total{result=held} grew by %v, want 1", d)
+	}
+	if d := testutil.ToFloat64(holdCounter().WithLabelValues("resumed")) - resumedN; d != 1 {
+		t.Errorf("held_forms_total{result=resumed} grew by %v, want 1", d)
+	}
 }
 
 func TestHeldFormRefusals(t *testing.T) {
@@ -164,6 +173,12 @@ func TestHeldFormRefusals(t *testing.T) {
 	alice := th.cookieFor(t, th.session("urn:pwd", "pwd"))
 
 	t.Run("discard", func(t *testing.T) {
+		discarded := testutil.ToFloat64(holdCounter().WithLabelValues("discarded"))
+		defer func() {
+			if d := testutil.ToFloat64(holdCounter().WithLabelValues("discarded")) - discarded; d != 1 {
+				t.Errorf("held_forms_total{result=discarded} grew by %v, want 1", d)
+			}
+		}()
 		id, hold := holdForm(t, th, "a=1")
 		token, _ := confirmPageFor(t, th, id, hold+"; "+alice)
 		if out := confirm(t, th, id, token, "discard", hold+"; "+alice); out.upstream != nil || out.rec.Code != http.StatusOK {

@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/dustin/go-humanize"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 )
@@ -65,4 +67,26 @@ func (h *Handler) holdThenLogin(w http.ResponseWriter, r *http.Request, req *req
 	h.holdMetrics().WithLabelValues("held").Inc()
 	h.logger.Info("form held for step-up", logRule(req.rule), logSubject(h, subjectOf(s)), logClientIP(h, r), logRequest(r))
 	return true, h.startLogin(w, r, d, req, s, h.resumePath()+"?id="+id, false)
+}
+
+// holdMaxBodyArg parses `hold_max_body <size>|off`: a size such as 64KiB,
+// or off (0) to turn holding off.
+func holdMaxBodyArg(d *caddyfile.Dispenser, dst **int64) error {
+	if !d.NextArg() {
+		return d.ArgErr()
+	}
+	v := d.Val()
+	var n int64
+	if v != "off" {
+		size, err := humanize.ParseBytes(v)
+		if err != nil || size > maxHoldMaxBody {
+			return d.Errf("stepup: hold_max_body %q is not a size up to 1MiB (e.g. 64KiB) or off", v)
+		}
+		n = int64(size)
+	}
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	*dst = &n
+	return nil
 }
