@@ -63,6 +63,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    callback_path        <path>
 //	    login_path           <path>
 //	    logout_path          <path>
+//	    backchannel_logout_path <path>    # OpenID back-channel logout; off by default
 //	    post_logout_redirect <path>
 //	    idp_logout
 //	    bearer_audience      <aud...>
@@ -167,6 +168,8 @@ func (p caddyfileParser) unmarshal(d *caddyfile.Dispenser, s *Handler) error {
 			err = oneArg(d, &s.LoginPath)
 		case "logout_path":
 			err = oneArg(d, &s.LogoutPath)
+		case "backchannel_logout_path":
+			err = oneArg(d, &s.BackchannelLogoutPath)
 		case "post_logout_redirect":
 			err = oneArg(d, &s.PostLogoutRedirect)
 		case "idp_logout":

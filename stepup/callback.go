@@ -44,6 +44,7 @@ type idTokenClaims struct {
 	ACR      string   `json:"acr"`
 	AMR      []string `json:"amr"`
 	AuthTime *int64   `json:"auth_time"`
+	SID      string   `json:"sid"`
 }
 
 // serveCallback completes a login: it checks the attempt belongs to this
@@ -177,7 +178,7 @@ func (h *Handler) checkIDToken(idt *oidc.IDToken, f *flowState) (*session, error
 		return nil, fail(http.StatusUnauthorized, "token", "The identity provider's answer could not be read.", err)
 	}
 	now := h.now()
-	s := &session{Subject: idt.Subject, ACR: c.ACR, AMR: c.AMR, Issued: now, Expires: now.Add(h.sessionLifetime), LoginRule: f.Rule}
+	s := &session{Subject: idt.Subject, ACR: c.ACR, AMR: c.AMR, Issued: now, Expires: now.Add(h.sessionLifetime), LoginRule: f.Rule, SID: c.SID}
 	if s.AuthTime, err = authTimeOf(c.AuthTime, now); err != nil {
 		return nil, fail(http.StatusUnauthorized, "auth_time", "The identity provider's answer is dated in the future.", fmt.Errorf("auth_time %d is after now %d plus %s", *c.AuthTime, now.Unix(), clockSkew))
 	}
@@ -198,7 +199,7 @@ func (h *Handler) checkIDToken(idt *oidc.IDToken, f *flowState) (*session, error
 		lf.retry = !f.Prompt && !s.AuthTime.After(time.Unix(f.Started, 0).Add(clockSkew))
 		return nil, lf
 	}
-	if len(s.Subject) > maxClaimLen || len(s.ACR) > maxClaimLen || len(s.AMR) > maxAMR || slices.ContainsFunc(s.AMR, func(m string) bool { return len(m) > maxClaimLen }) {
+	if len(s.Subject) > maxClaimLen || len(s.ACR) > maxClaimLen || len(s.SID) > maxClaimLen || len(s.AMR) > maxAMR || slices.ContainsFunc(s.AMR, func(m string) bool { return len(m) > maxClaimLen }) {
 		return nil, fail(http.StatusForbidden, "token", "The identity provider's answer is too large to keep.", errors.New("claims exceed session bounds"))
 	}
 	return s, nil

@@ -82,6 +82,14 @@ type Handler struct {
 	// confirmation form. Default: `/.stepup/logout`.
 	LogoutPath string `json:"logout_path,omitempty"`
 
+	// BackchannelLogoutPath receives OpenID Connect Back-Channel Logout
+	// requests: the IdP POSTs a signed logout_token, and the sessions it
+	// names (by sid, or every session of its sub) are revoked on every
+	// replica sharing the state store. Register
+	// `https://<host><backchannel_logout_path>` as the client's
+	// backchannel_logout_uri at the IdP. Default: off.
+	BackchannelLogoutPath string `json:"backchannel_logout_path,omitempty"`
+
 	// PostLogoutRedirect is the same-site path a browser lands on after
 	// logout. Default: `/`.
 	PostLogoutRedirect string `json:"post_logout_redirect,omitempty"`
@@ -392,7 +400,11 @@ func (h *Handler) Validate() error {
 		}
 		names[rule.Name] = true
 	}
-	for field, p := range map[string]string{"callback_path": h.CallbackPath, "login_path": h.LoginPath, "logout_path": h.LogoutPath} {
+	paths := map[string]string{"callback_path": h.CallbackPath, "login_path": h.LoginPath, "logout_path": h.LogoutPath}
+	if h.BackchannelLogoutPath != "" {
+		paths["backchannel_logout_path"] = h.BackchannelLogoutPath
+	}
+	for field, p := range paths {
 		if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?# \t") {
 			return fmt.Errorf("%s: %q must be a plain absolute path such as /.stepup/callback", field, p)
 		}
@@ -522,6 +534,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.serveLogout(w, r)
 	case h.resumePath():
 		return h.serveResume(w, r, next)
+	case h.BackchannelLogoutPath:
+		if h.BackchannelLogoutPath != "" {
+			return h.serveBackchannelLogout(w, r)
+		}
 	}
 	if h.asserter != nil && r.URL.Path == h.asserter.jwksPath {
 		return h.serveJWKS(w, r)
@@ -556,7 +572,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		}
 	}
 	if !bearer {
-		s = h.readSession(r)
+		if s, err = h.checkRevoked(w, h.readSession(r), req != nil); err != nil {
+			return err
+		}
 	}
 
 	v := h.assessRisk(w, r, repl, req, s)

@@ -110,6 +110,7 @@ type discovered struct {
 	provider       *oidc.Provider
 	idTokens       *oidc.IDTokenVerifier
 	accessTokens   *oidc.IDTokenVerifier // same keys; audience checked by us
+	logoutTokens   *oidc.IDTokenVerifier // same keys and audience; exp and iat checked by us
 	claimsParam    bool
 	endSessionURL  string
 	authorizeURL   string
@@ -255,6 +256,7 @@ func (c *idpClient) discover(parent context.Context) (*discovered, error) {
 		provider:       p,
 		idTokens:       oidc.NewVerifier(c.issuer, keys, &oidc.Config{ClientID: c.clientID, Now: c.now, SupportedSigningAlgs: algs}),
 		accessTokens:   oidc.NewVerifier(c.issuer, keys, &oidc.Config{SkipClientIDCheck: true, Now: c.now, SupportedSigningAlgs: algs}),
+		logoutTokens:   oidc.NewVerifier(c.issuer, keys, &oidc.Config{ClientID: c.clientID, SkipExpiryCheck: true, Now: c.now, SupportedSigningAlgs: algs}),
 		claimsParam:    extra.ClaimsParameterSupported,
 		endSessionURL:  extra.EndSessionEndpoint,
 		authorizeURL:   p.Endpoint().AuthURL,

@@ -27,6 +27,11 @@ type session struct {
 	LoginRule  string
 	FreshSpent bool
 
+	// SID is the IdP's session id (the ID token's sid claim), so that an
+	// OpenID Back-Channel Logout naming it ends this session. Empty when
+	// the IdP sends none.
+	SID string
+
 	// Login is what the risk engine recorded at login (country, network,
 	// location, device), so that every replica compares against the same
 	// baseline. HasLogin is false when no engine recorded anything.
@@ -63,7 +68,8 @@ const (
 const (
 	flagFreshSpent byte = 1 << iota
 	flagRiskLogin       // the risk baseline follows the flags byte
-	knownFlags     = flagFreshSpent | flagRiskLogin
+	flagSID             // the IdP session id follows (after the baseline)
+	knownFlags     = flagFreshSpent | flagRiskLogin | flagSID
 )
 
 var errSessionFormat = errors.New("malformed session")
@@ -74,8 +80,8 @@ func marshalSession(s *session) ([]byte, error) {
 	if len(s.Subject) == 0 || len(s.Subject) > maxClaimLen {
 		return nil, fmt.Errorf("session: subject length %d out of range 1..%d", len(s.Subject), maxClaimLen)
 	}
-	if len(s.ACR) > maxClaimLen || len(s.LoginRule) > maxClaimLen {
-		return nil, fmt.Errorf("session: acr or rule longer than %d bytes", maxClaimLen)
+	if len(s.ACR) > maxClaimLen || len(s.LoginRule) > maxClaimLen || len(s.SID) > maxClaimLen {
+		return nil, fmt.Errorf("session: acr, rule or sid longer than %d bytes", maxClaimLen)
 	}
 	if len(s.AMR) > maxAMR {
 		return nil, fmt.Errorf("session: %d amr values, at most %d", len(s.AMR), maxAMR)
@@ -102,9 +108,15 @@ func marshalSession(s *session) ([]byte, error) {
 	if s.HasLogin {
 		flags |= flagRiskLogin
 	}
+	if s.SID != "" {
+		flags |= flagSID
+	}
 	b = append(b, flags)
 	if s.HasLogin {
 		b = appendRecorded(b, &s.Login)
+	}
+	if s.SID != "" {
+		b = appendString(b, s.SID)
 	}
 	return b, nil
 }
@@ -146,6 +158,11 @@ func unmarshalSession(b []byte) (*session, error) {
 	if flags&flagRiskLogin != 0 {
 		s.HasLogin = true
 		d.recorded(&s.Login)
+	}
+	if flags&flagSID != 0 {
+		if s.SID = d.string(); s.SID == "" {
+			d.err = true
+		}
 	}
 	if flags&^knownFlags != 0 || d.err || len(d.b) != 0 || s.Subject == "" {
 		return nil, errSessionFormat
