@@ -1,0 +1,88 @@
+package stepup
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddyserver/certmagic"
+)
+
+// BenchmarkFirstRequestAfterReload is a protected request with a valid
+// session served by a handler provisioned just before it, as after a
+// config reload (the shared keyring already warm from the previous
+// config), against the same request on a handler that has served it
+// before ("warm"). Target (issue 19 item 3): first within 2× warm.
+func BenchmarkFirstRequestAfterReload(b *testing.B) {
+	st := &certmagic.FileStorage{Path: b.TempDir()}
+	provision := func() (*Handler, context.CancelFunc) {
+		ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+		h := &Handler{
+			Provider:        ProviderConfig{Issuer: "https://idp.example/first", ClientID: "edge"},
+			ACRLevels:       []string{"urn:pwd", "urn:otp"},
+			UpstreamHeaders: map[string]string{"X-User": "{http.auth.user.id}"},
+			Rules:           testRules(),
+			storage:         st,
+		}
+		if err := h.Provision(ctx); err != nil {
+			b.Fatal(err)
+		}
+		return h, cancel
+	}
+	// The running config: its handler holds the shared keyring, loaded.
+	old, cancelOld := provision()
+	defer func() { cancelOld(); _ = old.Cleanup() }()
+	for deadline := time.Now().Add(20 * time.Second); old.sealer.ring.set.Load() == nil; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatal("cookie keys never loaded")
+		}
+	}
+	now := time.Now()
+	cookie := sealSession(b, old, &session{Subject: "alice", ACR: "urn:otp", AuthTime: now, Issued: now, Expires: now.Add(time.Hour)})
+	prepared := func(h *Handler) *http.Request {
+		r := browserRequest(h, "/admin/users", cookie, "")
+		ctx := context.WithValue(r.Context(), caddy.ReplacerCtxKey, caddy.NewReplacer())
+		return r.WithContext(context.WithValue(ctx, caddyhttp.VarsCtxKey, map[string]any{caddyhttp.ClientIPVarKey: benchIP}))
+	}
+	passed := 0
+	next := caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error { passed++; return nil })
+	serve := func(b *testing.B, h *Handler, r *http.Request) {
+		if err := h.ServeHTTP(&nopWriter{h: http.Header{}}, r, next); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("first", func(b *testing.B) {
+		passed = 0
+		for range b.N {
+			b.StopTimer()
+			h, cancel := provision()
+			r := prepared(h)
+			b.StartTimer()
+			serve(b, h, r)
+			b.StopTimer()
+			cancel()
+			_ = h.Cleanup()
+		}
+		if passed != b.N {
+			b.Fatalf("%d of %d first requests passed", passed, b.N)
+		}
+	})
+	b.Run("warm", func(b *testing.B) {
+		h, cancel := provision()
+		defer func() { cancel(); _ = h.Cleanup() }()
+		serve(b, h, prepared(h))
+		passed = 0
+		for range b.N {
+			b.StopTimer()
+			r := prepared(h)
+			b.StartTimer()
+			serve(b, h, r)
+		}
+		if passed != b.N {
+			b.Fatalf("%d of %d warm requests passed", passed, b.N)
+		}
+	})
+}
