@@ -193,6 +193,7 @@ type Handler struct {
 	asserter        *asserter // nil without an assertion block
 	store           *state.Store
 	storeKey        string
+	held            *holdState // held forms (resumelimit.go)
 
 	// Seams for unit tests; production leaves them nil.
 	now     func() time.Time

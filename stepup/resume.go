@@ -109,6 +109,10 @@ func (h *Handler) hold(w http.ResponseWriter, r *http.Request, req *requirement,
 	if int64(len(body)) > limit {
 		return "", false, nil
 	}
+	if !h.holdAllowed(r) {
+		return "", false, nil
+	}
+	h.sweepHeld()
 	hr := heldRequest{
 		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, ContentType: r.Header.Get("Content-Type"),
 		Body: body, Subject: subjectOf(s), Origin: h.origin(r), Token: randomToken(), Rule: req.rule,

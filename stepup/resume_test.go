@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -20,6 +22,8 @@ import (
 func formRequest(method, target, body string, headers ...string) *http.Request {
 	r := httptest.NewRequest(method, target, strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	// Holds are counted per client in a store the whole test binary shares.
+	r.RemoteAddr = fmt.Sprintf("10.%d.%d.%d:1234", mrand.IntN(256), mrand.IntN(256), mrand.IntN(256))
 	for i := 0; i+1 < len(headers); i += 2 {
 		r.Header.Set(headers[i], headers[i+1])
 	}
@@ -294,5 +298,42 @@ func TestHeldFormMultipartFields(t *testing.T) {
 	want := []field{{"note", "hello"}, {"doc", "(file)"}}
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Fatalf("fields %v, want %v", got, want)
+	}
+}
+
+func TestHoldsPerClientAreBounded(t *testing.T) {
+	th := newTestHandler(t, fakeDiscovery(t, false).URL, nil)
+	client := formRequest("GET", "/", "").RemoteAddr
+	post := func() served {
+		r := formRequest("POST", "http://127.0.0.1/transfer", "a=1", navSameOrigin...)
+		r.RemoteAddr = client
+		return th.serve(t, r)
+	}
+	for i := 0; i < maxHeldPerClient; i++ {
+		if out := post(); out.rec.Code != http.StatusFound {
+			t.Fatalf("hold %d: %d", i+1, out.rec.Code)
+		}
+	}
+	out := post()
+	if out.rec.Code != http.StatusUnauthorized {
+		t.Fatalf("hold %d from one client: %d, want the 401 challenge", maxHeldPerClient+1, out.rec.Code)
+	}
+	if n := len(listHeld(t, th)); n != maxHeldPerClient {
+		t.Fatalf("%d forms held, want %d", n, maxHeldPerClient)
+	}
+}
+
+func TestSweepRemovesOnlyExpiredHeldForms(t *testing.T) {
+	th := newTestHandler(t, fakeDiscovery(t, false).URL, nil)
+	holdForm(t, th, "a=1")
+	ctx := context.Background()
+	if n, err := th.sweepHeldNow(ctx, time.Now()); err != nil || n != 0 {
+		t.Fatalf("sweep of a fresh hold removed %d (%v)", n, err)
+	}
+	if n, err := th.sweepHeldNow(ctx, time.Now().Add(holdLifetime+2*time.Minute)); err != nil || n != 1 {
+		t.Fatalf("sweep after the lifetime removed %d (%v), want 1", n, err)
+	}
+	if ids := listHeld(t, th); len(ids) != 0 {
+		t.Fatalf("%d held forms left after the sweep", len(ids))
 	}
 }

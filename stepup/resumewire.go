@@ -30,6 +30,7 @@ func (h *Handler) provisionResume(ctx caddy.Context) error {
 	if h.HoldMaxBody != nil && *h.HoldMaxBody > maxHoldMaxBody {
 		return fmt.Errorf("hold_max_body: %d is over the %d bytes a held form may have", *h.HoldMaxBody, maxHoldMaxBody)
 	}
+	h.held = &holdState{}
 	if reg := ctx.GetMetricsRegistry(); reg != nil {
 		if err := reg.Register(holdCounter()); err != nil {
 			var are prometheus.AlreadyRegisteredError

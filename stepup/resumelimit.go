@@ -1,0 +1,92 @@
+package stepup
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+)
+
+// Holding writes to storage for anyone who can send a form, and fetch
+// metadata headers are only a browser's word: a script can send them. So
+// holds are counted in the state store per client IP and cluster-wide per
+// holdLifetime, and beyond either bound a form gets the 401 as before.
+// At the cluster bound, storage holds at most about
+// maxHeldPerWindow × hold_max_body of held forms.
+const (
+	maxHeldPerWindow = 1000
+	maxHeldPerClient = 10
+)
+
+// holdState is the handler's bookkeeping of held forms.
+type holdState struct {
+	lastSweep atomic.Int64 // unix nanoseconds
+}
+
+// holdAllowed counts this hold against the bounds; false (or an
+// unreachable store) means do not hold.
+func (h *Handler) holdAllowed(r *http.Request) bool {
+	ctx := r.Context()
+	if n, _, err := h.store.Count(ctx, holdClaimUse+"_all", "all", holdLifetime); err != nil || n > maxHeldPerWindow {
+		return false
+	}
+	ip, _ := caddyhttp.GetVar(ctx, caddyhttp.ClientIPVarKey).(string)
+	if ip == "" {
+		ip, _, _ = net.SplitHostPort(r.RemoteAddr)
+	}
+	n, _, err := h.store.Count(ctx, holdClaimUse+"_ip", ip, holdLifetime)
+	return err == nil && n <= maxHeldPerClient
+}
+
+// sweepHeld deletes, at most once per holdLifetime and in the background,
+// held forms whose storage entry is older than holdLifetime: forms nobody
+// came back for would otherwise stay in storage for ever.
+func (h *Handler) sweepHeld() {
+	// Wall time, not h.now: it is compared with the storage's own
+	// modification times.
+	now := time.Now()
+	last := h.held.lastSweep.Load()
+	if now.Sub(time.Unix(0, last)) < holdLifetime || !h.held.lastSweep.CompareAndSwap(last, now.UnixNano()) {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		n, err := h.sweepHeldNow(ctx, now)
+		if err != nil {
+			h.logger.Warn("held forms: sweeping storage failed", zap.Error(err))
+			return
+		}
+		if n > 0 {
+			h.logger.Debug("held forms: expired entries removed", zap.Int("count", n))
+		}
+	}()
+}
+
+func (h *Handler) sweepHeldNow(ctx context.Context, now time.Time) (int, error) {
+	keys, err := h.storage.List(ctx, strings.TrimSuffix(holdStoragePrefix, "/"), false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, key := range keys {
+		info, err := h.storage.Stat(ctx, key)
+		if err != nil || now.Sub(info.Modified) <= holdLifetime+time.Minute {
+			continue
+		}
+		if h.storage.Delete(ctx, key) == nil {
+			n++
+		}
+	}
+	return n, nil
+}
