@@ -17,6 +17,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/ingress/pkg/converter"
+	"github.com/caddyserver/ingress/pkg/store"
 	"go.uber.org/zap"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -26,9 +27,12 @@ import (
 	"github.com/caddy-stepup/caddy-stepup/k8s/translate"
 )
 
-// Priority places the plugin after the controller's matcher plugin (0) and
-// its rewrite and redirect plugins (10), whose output Apply builds on, and
-// before its reverse proxy (-10). Higher runs earlier.
+// Priority orders the plugin among the controller's (higher runs earlier).
+// Per route: after its matcher plugin (0) and its rewrite and redirect
+// plugins (10), whose output Apply builds on, and before its reverse proxy
+// (-10). Globally: after its ingress plugin (0), which builds the routes by
+// calling every plugin's IngressHandler, and its ingress_sort plugin (-2),
+// so GlobalHandler sees the routes in their final order.
 const Priority = -5
 
 func init() {
@@ -61,6 +65,17 @@ func (p *plugin) IngressHandler(in converter.IngressMiddlewareInput) (*caddyhttp
 	return in.Route, nil
 }
 
+// GlobalHandler makes step-up independent of route order: it moves each
+// annotated Ingress's step-up handler (or its 503) from its routes into one
+// guard route ahead of all routes of the server (translate.Guard), so another
+// Ingress's route for the same host cannot serve an annotated path without
+// it, whatever order the controller put the routes in.
+func (p *plugin) GlobalHandler(cfg *converter.Config, _ *store.Store) error {
+	srv := cfg.GetHTTPServer()
+	srv.Routes = translate.Guard(srv.Routes)
+	return nil
+}
+
 // setup runs on the first conversion, not in init: the controller creates
 // plugin instances while its package initializes.
 func (p *plugin) setup() {
@@ -90,4 +105,5 @@ func (p *plugin) setup() {
 var (
 	_ converter.Plugin            = (*plugin)(nil)
 	_ converter.IngressMiddleware = (*plugin)(nil)
+	_ converter.GlobalMiddleware  = (*plugin)(nil)
 )
