@@ -82,6 +82,7 @@ func goldenCases() []goldenCase {
 	return []goldenCase{
 		// Valid annotations.
 		{name: "not-annotated", annotations: map[string]string{"caddy.ingress.kubernetes.io/rewrite-to": "/x"}},
+		{name: "rewrite-after-stepup", annotations: map[string]string{controllersim.RewriteStripPrefix: "/shop", p + "acr": "mfa"}},
 		{name: "paths-acr-max-age", annotations: map[string]string{p + "paths": "/admin/*, /billing", p + "acr": "mfa", p + "max-age": "15m"}},
 		{name: "methods-amr", annotations: map[string]string{p + "methods": "POST,DELETE", p + "amr": "otp"}},
 		{name: "whole-ingress", annotations: map[string]string{p + "report-only": "false"}},
@@ -204,8 +205,13 @@ func checkShape(t *testing.T, tc goldenCase, route caddyhttp.Route, diags []tran
 		switch {
 		case annotated && first != "stepup":
 			t.Errorf("first handler is %q, want stepup", first)
-		case !annotated && len(route.HandlersRaw) != 1:
-			t.Errorf("an Ingress without step-up annotations got %d handlers, want only the reverse proxy", len(route.HandlersRaw))
+		case annotated && handlerName(t, route.HandlersRaw[1]) == "reverse_proxy" && tc.annotations[controllersim.RewriteStripPrefix] != "":
+			t.Errorf("the controller's rewrite is missing after stepup: %v", route.HandlersRaw)
+		case !annotated && slices.ContainsFunc(route.HandlersRaw, func(h json.RawMessage) bool {
+			n := handlerName(t, h)
+			return n == "stepup" || n == "static_response"
+		}):
+			t.Errorf("an Ingress without step-up annotations got step-up handlers: %v", route.HandlersRaw)
 		}
 		return
 	}
