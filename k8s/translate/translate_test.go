@@ -272,7 +272,15 @@ func handlerName(t *testing.T, raw json.RawMessage) string {
 // the stepup module compiled in (as `caddy validate` does).
 func validateInCaddy(t *testing.T, route caddyhttp.Route) error {
 	t.Helper()
-	raw := controllersim.Config(caddyhttp.RouteList{route}, "127.0.0.1:0", t.TempDir())
+	// Not t.TempDir: the stepup handler loads its keys in the background
+	// from Provision, and that load may still write into the storage after
+	// Validate returns; t.TempDir's cleanup would then fail the test.
+	storage, err := os.MkdirTemp("", "stepup-golden-storage-")
+	if err != nil {
+		return err
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(storage) })
+	raw := controllersim.Config(caddyhttp.RouteList{route}, "127.0.0.1:0", storage)
 	var cfg caddy.Config
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		return err
