@@ -137,3 +137,35 @@ func TestCrossSiteFormIsNotHeld(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserHeldFormDiscarded: Discard on the confirmation page sends
+// nothing, and the held form cannot be sent afterwards.
+func TestBrowserHeldFormDiscarded(t *testing.T) {
+	up := &formUpstream{}
+	srv := httptest.NewServer(up)
+	t.Cleanup(srv.Close)
+	idp := hydra.Start(t, hydra.Options{})
+	c := caddyproc.Start(t, caddyproc.Options{
+		Site: siteConfig(idp.Issuer(), srv.URL, hydraBearer),
+		Env:  []string{"STEPUP_TEST_SECRET=" + edgeSecret},
+	})
+	e := &env{idp: idp, caddy: c, upstream: srv}
+	e.client = e.registerEdge(t, c)
+	site := c.URL()
+
+	e.grant("carol", acrPwd, "pwd")
+	b := browser.New(t)
+	b.Navigate(site + "/form")
+	b.WaitText("Send")
+	e.grant("carol", acrMFA, "pwd", "otp")
+	b.Click("#send")
+	b.WaitText("You were sending a form to")
+	confirmURL := b.URL()
+	b.Click(`button[value=discard]`)
+	b.WaitText("nothing was sent")
+	b.Navigate(confirmURL)
+	b.WaitText("no longer held")
+	if got, _ := up.got(); len(got) != 0 {
+		t.Fatalf("a discarded form reached the upstream: %q", got)
+	}
+}
