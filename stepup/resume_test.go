@@ -337,3 +337,36 @@ func TestSweepRemovesOnlyExpiredHeldForms(t *testing.T) {
 		t.Fatalf("%d held forms left after the sweep", len(ids))
 	}
 }
+
+// Two tabs of one browser hold two forms: the second hold keeps the
+// browser's hold cookie, so both can be sent, each once, each its own body.
+func TestTwoHeldFormsInOneBrowser(t *testing.T) {
+	th := newTestHandler(t, fakeDiscovery(t, false).URL, nil)
+	id1, hold := holdForm(t, th, "tab=1")
+	out := th.serve(t, formRequest("POST", "http://127.0.0.1/transfer", "tab=2", append(navSameOrigin, "Cookie", hold)...))
+	if out.rec.Code != http.StatusFound {
+		t.Fatalf("second tab's form: %d", out.rec.Code)
+	}
+	for _, c := range out.rec.Result().Cookies() {
+		if c.Name == holdCookieName && c.Name+"="+c.Value != hold {
+			t.Fatal("the second hold replaced the browser's hold cookie")
+		}
+	}
+	var id2 string
+	for _, id := range listHeld(t, th) {
+		if id != id1 {
+			id2 = id
+		}
+	}
+	cookies := hold + "; " + th.cookieFor(t, th.session("urn:pwd", "pwd"))
+	for id, want := range map[string]string{id2: "tab=2", id1: "tab=1"} {
+		token, _ := confirmPageFor(t, th, id, cookies)
+		out := confirm(t, th, id, token, "send", cookies)
+		if out.upstream == nil {
+			t.Fatalf("%s: not sent: %d", want, out.rec.Code)
+		}
+		if got, _ := io.ReadAll(out.upstream.Body); string(got) != want {
+			t.Fatalf("upstream got %q, want %q", got, want)
+		}
+	}
+}
