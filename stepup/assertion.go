@@ -135,7 +135,7 @@ func (h *Handler) provisionAssertion() {
 		issuer:   c.Issuer,
 		jwksPath: c.JWKSPath,
 		lifetime: lifetime,
-		keys:     newAssertionKeys(h.storage, time.Duration(c.KeyRotation), lifetime, h.now),
+		keys:     h.provisionAssertionKeys(time.Duration(c.KeyRotation), lifetime),
 		cache:    newAssertionCache(assertionCacheSize),
 		now:      h.now,
 		insecure: h.InsecureLoopbackHTTP,

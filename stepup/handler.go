@@ -165,35 +165,36 @@ type Handler struct {
 	// Default: 65536.
 	HoldMaxBody *int64 `json:"hold_max_body,omitempty"`
 
-	idp             *idpClient
-	sealer          *sealer
-	levels          levels
-	scopes          []string
-	clientSecret    string
-	sessionLifetime time.Duration
-	secureNames     cookieNames
-	plainNames      cookieNames
-	defaultReq      *requirement
-	rules           *ruleIndex // nil: few rules, tried in turn
-	keyringKey      string     // in keyrings; "" when the keyring is private
-	risk            *risk.Engine
-	riskConfig      risk.Config // with defaults applied
-	riskReq         *requirement
-	sessionSeed     maphash.Seed
-	stripHeaders    []string
-	stripFolded     map[string]bool // stripHeaders folded as CGI would
-	upstream        []upstreamHeader
-	sessions        *sessionCache
-	bearers         *bearerCache
-	logger          *zap.Logger
-	outageLog       *logThrottle // refusals during an IdP outage
-	freshPasses     freshPassLedger
-	freshPassLog    *logThrottle // refused passes when the ledger cannot record
-	metrics         *stepupMetrics
-	asserter        *asserter // nil without an assertion block
-	store           *state.Store
-	storeKey        string
-	held            *holdState // held forms (resumelimit.go)
+	idp              *idpClient
+	sealer           *sealer
+	levels           levels
+	scopes           []string
+	clientSecret     string
+	sessionLifetime  time.Duration
+	secureNames      cookieNames
+	plainNames       cookieNames
+	defaultReq       *requirement
+	rules            *ruleIndex // nil: few rules, tried in turn
+	keyringKey       string     // in keyrings; "" when the keyring is private
+	assertionKeysKey string     // in assertionKeyrings; "" when private
+	risk             *risk.Engine
+	riskConfig       risk.Config // with defaults applied
+	riskReq          *requirement
+	sessionSeed      maphash.Seed
+	stripHeaders     []string
+	stripFolded      map[string]bool // stripHeaders folded as CGI would
+	upstream         []upstreamHeader
+	sessions         *sessionCache
+	bearers          *bearerCache
+	logger           *zap.Logger
+	outageLog        *logThrottle // refusals during an IdP outage
+	freshPasses      freshPassLedger
+	freshPassLog     *logThrottle // refused passes when the ledger cannot record
+	metrics          *stepupMetrics
+	asserter         *asserter // nil without an assertion block
+	store            *state.Store
+	storeKey         string
+	held             *holdState // held forms (resumelimit.go)
 
 	// Seams for unit tests; production leaves them nil.
 	now     func() time.Time

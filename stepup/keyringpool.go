@@ -67,10 +67,41 @@ func (h *Handler) provisionKeyring(ctx caddy.Context, realClock bool) (*keyring,
 	return ring, nil
 }
 
-// releaseKeyring gives the shared keyring back to the pool.
+// releaseKeyring gives the shared keyrings back to their pools.
 func (h *Handler) releaseKeyring() {
 	if h.keyringKey != "" {
 		_, _ = keyrings.Delete(h.keyringKey)
 		h.keyringKey = ""
 	}
+	if h.assertionKeysKey != "" {
+		_, _ = assertionKeyrings.Delete(h.assertionKeysKey)
+		h.assertionKeysKey = ""
+	}
+}
+
+// assertionKeyrings shares assertion signing keys the same way: one
+// storage key, so one set per (storage, rotation, lifetime).
+var assertionKeyrings = caddy.NewUsagePool()
+
+type sharedAssertionKeys struct{ keys *assertionKeys }
+
+// Destruct implements caddy.Destructor.
+func (sharedAssertionKeys) Destruct() error { return nil }
+
+// provisionAssertionKeys returns the handler's assertion signing keys:
+// shared when its cookie keyring is (the real clock), else its own.
+func (h *Handler) provisionAssertionKeys(rotation, lifetime time.Duration) *assertionKeys {
+	h.assertionKeysKey = ""
+	if h.keyringKey == "" {
+		return newAssertionKeys(h.storage, rotation, lifetime, h.now)
+	}
+	key := fmt.Sprintf("%s\x00%d", keyringKey(h.storage, rotation), lifetime)
+	v, _, err := assertionKeyrings.LoadOrNew(key, func() (caddy.Destructor, error) {
+		return sharedAssertionKeys{keys: newAssertionKeys(h.storage, rotation, lifetime, time.Now)}, nil
+	})
+	if err != nil {
+		return newAssertionKeys(h.storage, rotation, lifetime, h.now)
+	}
+	h.assertionKeysKey = key
+	return v.(sharedAssertionKeys).keys
 }

@@ -16,12 +16,16 @@ import (
 // countingStorage is a file storage that counts reads of the cookie keys.
 type countingStorage struct {
 	*certmagic.FileStorage
-	keyLoads atomic.Int64
+	keyLoads       atomic.Int64
+	assertionLoads atomic.Int64
 }
 
 func (s *countingStorage) Load(ctx context.Context, key string) ([]byte, error) {
-	if key == keysStorageKey {
+	switch key {
+	case keysStorageKey:
 		s.keyLoads.Add(1)
+	case assertionKeysStorageKey:
+		s.assertionLoads.Add(1)
 	}
 	return s.FileStorage.Load(ctx, key)
 }
@@ -153,5 +157,45 @@ func TestHandlersOnDifferentStoragesDoNotShareAKeyring(t *testing.T) {
 	waitForKeys(t, b[0])
 	if a[0].sealer.ring == b[0].sealer.ring {
 		t.Fatal("two storages share one keyring")
+	}
+}
+
+// Handlers that sign assertions share the signing keys too: N handlers'
+// first passed requests read them from storage once (plus the re-read
+// under the lock that creates the first key), not N times.
+func TestManyHandlersSigningAssertionsReadTheSigningKeysOnce(t *testing.T) {
+	const n = 20
+	op, _ := countingDiscovery(t)
+	st := &countingStorage{FileStorage: &certmagic.FileStorage{Path: t.TempDir()}}
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	hs := make([]*Handler, n)
+	for i := range hs {
+		hs[i] = &Handler{
+			Provider:             ProviderConfig{Issuer: op.URL, ClientID: "edge"},
+			ACRLevels:            []string{"urn:pwd", "urn:otp"},
+			InsecureLoopbackHTTP: true,
+			Rules:                testRules(),
+			Assertion:            &AssertionConfig{Audience: "backend"},
+			storage:              st,
+		}
+		if err := hs[i].Provision(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer hs[i].Cleanup()
+	}
+	waitForKeys(t, hs[0])
+	now := time.Now()
+	cookie := "stepup=" + sealSession(t, hs[0], &session{Subject: "alice", ACR: "urn:otp", AuthTime: now, Issued: now, Expires: now.Add(time.Hour)})
+	for i, h := range hs {
+		// Plain-HTTP cookie names hold for loopback hosts only.
+		out := (&testHandler{Handler: h}).serve(t, request(http.MethodGet, "http://127.0.0.1/admin/x", "Cookie", cookie))
+		if out.upstream == nil || out.upstream.Header.Get(h.asserter.header) == "" {
+			reason, _ := out.repl.GetString("http.stepup.reason")
+			t.Fatalf("handler %d: status %d (%s), no signed assertion upstream", i, out.rec.Code, reason)
+		}
+	}
+	if got := st.assertionLoads.Load(); got > 2 {
+		t.Errorf("%d handlers read the assertion signing keys %d times, want at most 2", n, got)
 	}
 }
