@@ -210,16 +210,19 @@ func TestDemoStepUpInABrowser(t *testing.T) {
 	// Wrong passwords: the IdP warns before the last attempt, then says why
 	// it stopped; back on the site, a styled page says what happened, what
 	// to do next, and a reference that is the request's id in the log.
+	// The IdP answers each wrong password with a new page that keeps the
+	// username: fill (not append) and wait for that new page (its password
+	// field empty again), not for text the previous answer already showed.
 	for i := 1; i < 5; i++ {
-		b.Type("#username", "alice")
-		b.Type("#password", "guess")
+		b.Fill("#username", "alice")
+		b.Fill("#password", "guess")
 		b.Click("#submit")
-		b.WaitText("Wrong username or password")
+		b.WaitTrue("the IdP's answer to wrong password "+strconv.Itoa(i), answeredWrongPassword)
 	}
 	b.WaitText("One attempt left")
 	b.Screenshot(t, "idp-last-attempt-warning")
-	b.Type("#username", "alice")
-	b.Type("#password", "guess")
+	b.Fill("#username", "alice")
+	b.Fill("#password", "guess")
 	b.Click("#submit")
 	b.WaitText("Too many failed attempts")
 	b.Screenshot(t, "idp-too-many-attempts")
@@ -388,3 +391,11 @@ func atoi(t *testing.T, s string) int64 {
 	}
 	return n
 }
+
+// answeredWrongPassword is true on the IdP's page that answers a wrong
+// password: the message shown and the password field empty again (the page
+// the test typed into still holds the password it sent).
+const answeredWrongPassword = `(() => {
+	const pw = document.querySelector("#password");
+	return !!pw && pw.value === "" && document.body.innerText.includes("Wrong username or password");
+})()`

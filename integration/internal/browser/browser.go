@@ -324,6 +324,37 @@ func (b *Browser) Type(selector, text string) {
 	b.Run(chromedp.SendKeys(chromedp.CSS(selector), text, chromedp.NodeVisible))
 }
 
+// Fill replaces the value of the first element matching the CSS selector
+// with text, typed as keys. Type appends to what a page prefilled (a login
+// form that keeps the username after a wrong password); Fill does not.
+func (b *Browser) Fill(selector, text string) {
+	b.t.Helper()
+	b.Run(chromedp.Clear(chromedp.CSS(selector), chromedp.NodeVisible),
+		chromedp.SendKeys(chromedp.CSS(selector), text, chromedp.NodeVisible))
+}
+
+// WaitTrue waits until the JavaScript expression js is true on the current
+// page. Errors while a navigation replaces the page count as "not yet".
+// what describes the expectation in the failure message.
+func (b *Browser) WaitTrue(what, js string) {
+	b.t.Helper()
+	var lastErr error
+	ctx, cancel := context.WithTimeout(b.ctx, b.waitTimeout)
+	defer cancel()
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		if err == nil && ok {
+			return
+		}
+		if err != nil {
+			lastErr = err
+		}
+		if err := sleep(ctx); err != nil {
+			b.t.Fatalf("browser: waiting for %s: last error %v: %v", what, lastErr, b.explainWait(err))
+		}
+	}
+}
+
 // pollInterval is how often the Wait helpers look again.
 const pollInterval = 100 * time.Millisecond
 
