@@ -1,7 +1,6 @@
 package stepup
 
 import (
-	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 )
 
@@ -34,19 +33,13 @@ func assertionBlock(d *caddyfile.Dispenser, c *AssertionConfig) error {
 			if err := oneArg(d, &c.JWKSPath); err != nil {
 				return err
 			}
-		case "lifetime", "key_rotation":
-			var v string
-			if err := oneArg(d, &v); err != nil {
+		case "lifetime":
+			if err := positiveDuration(d, "assertion", "30s", &c.Lifetime); err != nil {
 				return err
 			}
-			dur, err := caddy.ParseDuration(v)
-			if err != nil || dur <= 0 {
-				return d.Errf("stepup: assertion: %s %q is not a positive duration such as 30s", key, v)
-			}
-			if key == "lifetime" {
-				c.Lifetime = caddy.Duration(dur)
-			} else {
-				c.KeyRotation = caddy.Duration(dur)
+		case "key_rotation":
+			if err := positiveDuration(d, "assertion", "30s", &c.KeyRotation); err != nil {
+				return err
 			}
 		default:
 			return d.Errf("stepup: assertion: unknown subdirective %q (use audience, header, lifetime, issuer, jwks_path, key_rotation)", key)

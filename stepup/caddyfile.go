@@ -326,24 +326,35 @@ func sessionBlock(d *caddyfile.Dispenser, s *SessionConfig) error {
 			if err := oneArg(d, &s.CookieName); err != nil {
 				return err
 			}
-		case "lifetime", "key_rotation":
-			var v string
-			if err := oneArg(d, &v); err != nil {
+		case "lifetime":
+			if err := positiveDuration(d, "session", "12h", &s.Lifetime); err != nil {
 				return err
 			}
-			dur, err := caddy.ParseDuration(v)
-			if err != nil || dur <= 0 {
-				return d.Errf("stepup: session: %s %q is not a positive duration such as 12h", key, v)
-			}
-			if key == "lifetime" {
-				s.Lifetime = caddy.Duration(dur)
-			} else {
-				s.KeyRotation = caddy.Duration(dur)
+		case "key_rotation":
+			if err := positiveDuration(d, "session", "12h", &s.KeyRotation); err != nil {
+				return err
 			}
 		default:
 			return d.Errf("stepup: session: unknown subdirective %q (use cookie_name, lifetime, key_rotation)", key)
 		}
 	}
+	return nil
+}
+
+// positiveDuration reads the current subdirective's one argument of block
+// as a duration above zero; the error names the block, the subdirective and
+// an example such as 12h.
+func positiveDuration(d *caddyfile.Dispenser, block, example string, dst *caddy.Duration) error {
+	key := d.Val()
+	var v string
+	if err := oneArg(d, &v); err != nil {
+		return err
+	}
+	dur, err := caddy.ParseDuration(v)
+	if err != nil || dur <= 0 {
+		return d.Errf("stepup: %s: %s %q is not a positive duration such as %s", block, key, v, example)
+	}
+	*dst = caddy.Duration(dur)
 	return nil
 }
 
