@@ -1,0 +1,167 @@
+package stepup
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
+)
+
+// Provision compiles rules and wires shared state. It does no network I/O:
+// discovery and key loading happen on first use.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	h.outageLog = &logThrottle{every: outageLogEvery}
+	h.freshPassLog = &logThrottle{every: outageLogEvery}
+	h.metrics = sharedMetrics()
+	if err := h.metrics.register(ctx.GetMetricsRegistry()); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
+	realClock := h.now == nil // an injected clock (tests) keeps its keyring private
+	if h.now == nil {
+		h.now = time.Now
+	}
+	h.applyDefaults()
+	repl := caddy.NewReplacer()
+	h.clientSecret = repl.ReplaceKnown(h.Provider.ClientSecret, "")
+	h.levels = newLevels(h.ACRLevels)
+	for i, rule := range h.Rules {
+		if rule == nil {
+			return fmt.Errorf("rules[%d]: empty rule", i)
+		}
+		if rule.MatcherSetsRaw != nil {
+			sets, err := ctx.LoadModule(rule, "MatcherSetsRaw")
+			if err != nil {
+				return fmt.Errorf("rule %q: loading matchers: %w", rule.Name, err)
+			}
+			if err := rule.matcherSets.FromInterface(sets); err != nil {
+				return fmt.Errorf("rule %q: %w", rule.Name, err)
+			}
+		}
+		var maxAge *time.Duration
+		if rule.MaxAge != nil {
+			d := time.Duration(*rule.MaxAge)
+			maxAge = &d
+		}
+		rule.req = newRequirement(rule.Name, rule.ACR, rule.AMR, maxAge, h.levels)
+		rule.req.reportOnly = rule.ReportOnly || h.ReportOnly
+		rule.req.riskStepUp, rule.req.riskDeny = rule.RiskStepUp, rule.RiskDeny
+	}
+	h.rules = nil
+	if len(h.Rules) >= ruleIndexMin {
+		h.rules = newRuleIndex(h.Rules)
+	}
+	h.defaultReq = newRequirement(defaultRuleName, nil, nil, nil, h.levels)
+	h.defaultReq.reportOnly = h.ReportOnly
+	if err := h.provisionRisk(ctx); err != nil {
+		return err
+	}
+	// Canonical names, so that stripping them is a plain map delete on
+	// every request (Header.Del canonicalises each time).
+	h.stripHeaders = nil
+	for _, name := range h.StripHeaders {
+		h.stripHeaders = append(h.stripHeaders, http.CanonicalHeaderKey(name))
+	}
+	for name := range h.UpstreamHeaders {
+		h.stripHeaders = append(h.stripHeaders, http.CanonicalHeaderKey(name))
+	}
+	h.upstream = compileUpstreamHeaders(h.UpstreamHeaders)
+	h.stripFolded = make(map[string]bool, len(h.stripHeaders))
+	for _, name := range h.stripHeaders {
+		h.stripFolded[foldHeaderName(name)] = true
+	}
+	h.secureNames = cookieNames{session: "__Host-" + h.Session.CookieName, flowPrefix: "__Secure-" + flowCookiePrefix, flowNext: "__Host-" + flowNextCookie, device: "__Host-" + risk.DeviceCookieName}
+	h.plainNames = cookieNames{session: h.Session.CookieName, flowPrefix: flowCookiePrefix, flowNext: flowNextCookie, device: risk.DeviceCookieName}
+	if h.storage == nil {
+		h.storage = ctx.Storage()
+	}
+	ring, err := h.provisionKeyring(ctx, realClock)
+	if err != nil {
+		return err
+	}
+	h.sealer = newSealer(ring, h.Provider.Issuer+"\x00"+h.Provider.ClientID)
+	h.sessions = newSessionCache(sessionCacheSize)
+	h.bearers = newBearerCache(bearerCacheSize)
+	idp, err := loadIdPClient(h.Provider.Issuer, h.Provider.ClientID, h.InsecureLoopbackHTTP, h.now)
+	if err != nil {
+		return err
+	}
+	passes, err := loadFreshPasses(providerKey(h.Provider.Issuer, h.Provider.ClientID, h.InsecureLoopbackHTTP))
+	if err != nil {
+		return err
+	}
+	h.freshPasses = passes
+	h.idp = idp
+	interval := time.Duration(h.Provider.HealthCheckInterval)
+	if interval == 0 {
+		interval = defaultHealthCheckInterval
+	}
+	h.idp.setHealthInterval(interval)
+	h.provisionAssertion()
+	if err := h.provisionState(ctx); err != nil {
+		return err
+	}
+	if err := h.provisionResume(ctx); err != nil {
+		return err
+	}
+	if h.InsecureLoopbackHTTP {
+		h.logger.Warn("INSECURE: insecure_loopback_http is on; plain-HTTP cookies and issuer allowed on loopback. Never use this in production.",
+			zap.String("issuer", h.Provider.Issuer))
+	}
+	return nil
+}
+
+func (h *Handler) applyDefaults() {
+	if h.CallbackPath == "" {
+		h.CallbackPath = defaultCallbackPath
+	}
+	if h.LoginPath == "" {
+		h.LoginPath = defaultLoginPath
+	}
+	if h.LogoutPath == "" {
+		h.LogoutPath = defaultLogoutPath
+	}
+	if h.PostLogoutRedirect == "" {
+		h.PostLogoutRedirect = "/"
+	}
+	if h.Session == nil {
+		h.Session = new(SessionConfig)
+	}
+	if h.Session.CookieName == "" {
+		h.Session.CookieName = defaultCookieName
+	}
+	if h.Session.Lifetime == 0 {
+		h.Session.Lifetime = caddy.Duration(defaultSessionLifetime)
+	}
+	if h.Session.KeyRotation == 0 {
+		h.Session.KeyRotation = caddy.Duration(defaultKeyRotation)
+	}
+	h.sessionLifetime = time.Duration(h.Session.Lifetime)
+	h.scopes = []string{"openid"}
+	for _, s := range h.Provider.Scopes {
+		if s != "openid" {
+			h.scopes = append(h.scopes, s)
+		}
+	}
+}
+
+// Cleanup releases the shared provider state held for this config.
+func (h *Handler) Cleanup() error {
+	h.releaseKeyring()
+	if h.risk != nil {
+		_ = h.risk.Close()
+	}
+	if h.freshPasses != nil {
+		_, _ = freshPassLedgers.Delete(providerKey(h.Provider.Issuer, h.Provider.ClientID, h.InsecureLoopbackHTTP))
+	}
+	h.releaseState()
+	if h.idp != nil {
+		_, err := providers.Delete(providerKey(h.Provider.Issuer, h.Provider.ClientID, h.InsecureLoopbackHTTP))
+		return err
+	}
+	return nil
+}
