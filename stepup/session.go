@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -113,7 +112,7 @@ func marshalSession(s *session) ([]byte, error) {
 	}
 	b = append(b, flags)
 	if s.HasLogin {
-		b = appendRecorded(b, &s.Login)
+		b, _ = s.Login.AppendBinary(b) // the risk package owns the baseline's layout
 	}
 	if s.SID != "" {
 		b = appendString(b, s.SID)
@@ -246,42 +245,14 @@ func (d *decoder) string() string {
 	return s
 }
 
-// appendRecorded writes the risk baseline: country (2 bytes), ASN, device
-// hash (8 bytes), latitude and longitude (float32 bits), accuracy radius and
-// the login time.
-func appendRecorded(b []byte, r *risk.Recorded) []byte {
-	b = append(b, r.Country[0], r.Country[1])
-	b = binary.AppendUvarint(b, uint64(r.ASN))
-	b = binary.BigEndian.AppendUint64(b, r.Device)
-	b = binary.BigEndian.AppendUint32(b, math.Float32bits(r.Lat))
-	b = binary.BigEndian.AppendUint32(b, math.Float32bits(r.Lon))
-	b = binary.AppendUvarint(b, uint64(r.Radius))
-	return binary.AppendUvarint(b, uint64(max(r.At, 0)))
-}
-
+// recorded reads the risk baseline, whose layout the risk package owns.
 func (d *decoder) recorded(r *risk.Recorded) {
-	r.Country[0], r.Country[1] = d.byte(), d.byte()
-	r.ASN = uint32(min(d.uvarint(), math.MaxUint32))
-	r.Device = d.fixed64()
-	r.Lat = math.Float32frombits(uint32(d.fixed(4)))
-	r.Lon = math.Float32frombits(uint32(d.fixed(4)))
-	r.Radius = uint16(min(d.uvarint(), math.MaxUint16))
-	r.At = int64(min(d.uvarint(), 1<<40))
-}
-
-func (d *decoder) fixed64() uint64 { return d.fixed(8) }
-
-// fixed reads an n-byte big-endian unsigned integer.
-func (d *decoder) fixed(n int) uint64 {
-	if len(d.b) < n {
+	if d.err {
+		return
+	}
+	var err error
+	if *r, d.b, err = risk.ReadRecorded(d.b); err != nil {
 		d.err = true
 		d.b = nil
-		return 0
 	}
-	var v uint64
-	for _, c := range d.b[:n] {
-		v = v<<8 | uint64(c)
-	}
-	d.b = d.b[n:]
-	return v
 }
