@@ -6,15 +6,18 @@
 //
 // Evaluate is a function of the Request it is given and the engine's
 // state; it reads no clock and does no I/O. Data files are loaded in New and
-// reloaded by a poller when they change.
+// reloaded by a poller when they change. The engine takes plain
+// dependencies (a context, a logger, a clock); the Caddy glue, the
+// stepup_risk matcher's module and the Caddyfile parser, sits in matcher.go
+// and caddyfile.go.
 package risk
 
 import (
+	"context"
 	"net/netip"
 	"sync"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 )
 
@@ -67,9 +70,11 @@ type Recorded struct {
 // New builds an engine for c (validated; defaults applied) and loads its
 // data files. It does no network I/O. Files that cannot be read are logged
 // and fail open or closed as configured; they are retried when they change.
-// A goroutine polls the files until ctx ends or Close is called. now is used
-// only to judge database age when logging.
-func New(ctx caddy.Context, c *Config, logger *zap.Logger, now func() time.Time) (*Engine, error) {
+// A goroutine polls the files until ctx ends (a Caddy module passes its
+// caddy.Context, so the poller ends with its config) or Close is called; a
+// nil ctx leaves it to Close. now is used only to judge database age when
+// logging.
+func New(ctx context.Context, c *Config, logger *zap.Logger, now func() time.Time) (*Engine, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -106,7 +111,7 @@ func New(ctx caddy.Context, c *Config, logger *zap.Logger, now func() time.Time)
 	}
 	if len(e.watch.files) > 0 {
 		go e.watch.run(e.stop, pollInterval)
-		if ctx.Context != nil {
+		if ctx != nil {
 			go func() {
 				select {
 				case <-ctx.Done():

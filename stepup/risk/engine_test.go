@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 )
 
@@ -70,16 +69,36 @@ func TestEvaluateAllocatesNothingOnceWarm(t *testing.T) {
 }
 
 func TestNewRejectsAnInvalidConfig(t *testing.T) {
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if _, err := New(ctx, &Config{}, zap.NewNop(), time.Now); err == nil || err.Error() != "risk: no signal configured; add ip_reputation, location, frequency or new_device" {
 		t.Errorf("err = %v", err)
 	}
 }
 
+// The engine needs no Caddy: a nil context leaves the poller's end to Close.
+func TestAnEngineWithoutAContextStopsItsPollerOnClose(t *testing.T) {
+	//lint:ignore SA1012 a nil ctx is part of New's contract
+	e, err := New(nil, reputationConfig(true, filepath.Join("testdata", "plain.txt")), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := evaluate(e, Request{ClientIP: netip.MustParseAddr("192.0.2.1")}); r.Score != 40 {
+		t.Errorf("the listed address should score 40: %s", r.Reasons())
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-e.stop:
+	default:
+		t.Fatal("Close did not stop the poller")
+	}
+}
+
 func TestThePollerStopsWithTheContextOrClose(t *testing.T) {
 	c := reputationConfig(true, filepath.Join("testdata", "plain.txt"))
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	ctx, cancel := context.WithCancel(context.Background())
 	e, err := New(ctx, c, nil, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -51,7 +50,7 @@ func fixedNow() time.Time { return t0 }
 func newEngine(t testing.TB, c *Config) (*Engine, *observer.ObservedLogs) {
 	t.Helper()
 	core, logs := observer.New(zapcore.DebugLevel)
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	e, err := New(ctx, c, zap.New(core), fixedNow)
 	if err != nil {
