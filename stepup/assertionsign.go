@@ -14,6 +14,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
 )
 
@@ -43,7 +44,7 @@ type assertionClaims struct {
 // reportOnly marks a pass that only report-only mode allowed. When no
 // assertion can be signed (storage unreachable) the request goes on without
 // one, and an upstream that verifies refuses it: fail closed, downstream.
-func (h *Handler) attachAssertion(r *http.Request, req *requirement, s *session, reportOnly bool) {
+func (h *Handler) attachAssertion(r *http.Request, req *decision.Requirement, s *session, reportOnly bool) {
 	a := h.asserter
 	if a == nil {
 		return
@@ -54,7 +55,7 @@ func (h *Handler) attachAssertion(r *http.Request, req *requirement, s *session,
 			score = v
 		}
 	}
-	key := assertionCacheKey{s: s, rule: req.rule, reportOnly: reportOnly, score: score, method: r.Method, host: r.Host, path: r.URL.EscapedPath(), tls: r.TLS != nil}
+	key := assertionCacheKey{s: s, rule: req.Name, reportOnly: reportOnly, score: score, method: r.Method, host: r.Host, path: r.URL.EscapedPath(), tls: r.TLS != nil}
 	now := a.now()
 	if tok, ok := a.cache.get(&key, now); ok {
 		r.Header[a.header] = []string{tok}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
@@ -36,7 +37,7 @@ type accessTokenClaims struct {
 // refuseBearer answers a bearer token that did not verify on a path a rule
 // covers: 503 while the IdP's keys cannot be fetched, else an invalid_token
 // challenge.
-func (h *Handler) refuseBearer(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, repl *caddy.Replacer, req *requirement, err error) error {
+func (h *Handler) refuseBearer(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, repl *caddy.Replacer, req *decision.Requirement, err error) error {
 	if wait, down := unavailable(err); down {
 		h.metrics.requests.WithLabelValues(outcomeError).Inc()
 		return h.writeUnavailable(w, r, wait, err)
@@ -44,7 +45,7 @@ func (h *Handler) refuseBearer(w http.ResponseWriter, r *http.Request, next cadd
 	if c := h.logger.Check(zapcore.DebugLevel, "bearer token refused"); c != nil {
 		c.Write(zap.String("detail", err.Error()), logRequest(r))
 	}
-	return h.fallShort(w, r, next, repl, req, nil, reasonInvalidToken, true, "the access token is invalid or expired")
+	return h.fallShort(w, r, next, repl, req, nil, decision.ReasonInvalidToken, true, "the access token is invalid or expired")
 }
 
 var errBearerRefused = errors.New("bearer token refused")

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/coreos/go-oidc/v3/oidc"
 	"go.uber.org/zap"
 	"golang.org/x/oauth2"
@@ -99,7 +100,7 @@ func (h *Handler) retryLogin(w http.ResponseWriter, r *http.Request, f *flowStat
 	if !current.valid(h.now()) || current.Subject != f.Subject {
 		current = nil
 	}
-	return h.startLogin(w, r, d, f.requirement(h.levels), current, f.ReturnTo, true)
+	return h.startLogin(w, r, d, f.requirement(h.policy), current, f.ReturnTo, true)
 }
 
 // completeLogin returns the new session, or a *loginFailure.
@@ -187,8 +188,8 @@ func (h *Handler) checkIDToken(idt *oidc.IDToken, f *flowState) (*session, error
 	}
 	// The requirement the login was started for, carried by the flow: a
 	// risk step-up has no rule to look up, and a rule may have changed.
-	req := f.requirement(h.levels)
-	if lf := checkAuthentication(req, s, f, now, h.levels); lf != nil {
+	req := f.requirement(h.policy)
+	if lf := checkAuthentication(req, s, f, now); lf != nil {
 		// An OP that treats acr_values or max_age as a hint answers with the
 		// session it already had. Unless it was told to authenticate again,
 		// or its auth_time shows it clearly did (later than the attempt's
@@ -207,12 +208,12 @@ func (h *Handler) checkIDToken(idt *oidc.IDToken, f *flowState) (*session, error
 
 // checkAuthentication reports how the login s falls short of req, the
 // requirement of flow f, or nil when it meets it.
-func checkAuthentication(req *requirement, s *session, f *flowState, now time.Time, lv levels) *loginFailure {
-	if !req.acrSatisfied(s.ACR, lv) {
-		return fail(http.StatusForbidden, "acr", "Your sign-in was not strong enough for this page. It needs: "+req.acrValues+".", fmt.Errorf("acr %q does not satisfy %q", s.ACR, req.acrValues))
+func checkAuthentication(req *decision.Requirement, s *session, f *flowState, now time.Time) *loginFailure {
+	if !req.ACRSatisfied(s.ACR) {
+		return fail(http.StatusForbidden, "acr", "Your sign-in was not strong enough for this page. It needs: "+req.ACRValues+".", fmt.Errorf("acr %q does not satisfy %q", s.ACR, req.ACRValues))
 	}
-	if !s.hasAMR(req.amr) {
-		return fail(http.StatusForbidden, "amr", "Your sign-in did not use the required method.", fmt.Errorf("amr %q lacks %q", s.AMR, req.amr))
+	if !s.hasAMR(req.AMR) {
+		return fail(http.StatusForbidden, "amr", "Your sign-in did not use the required method.", fmt.Errorf("amr %q lacks %q", s.AMR, req.AMR))
 	}
 	if f.MaxAge < 0 {
 		return nil

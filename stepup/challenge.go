@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddyserver/caddy/v2"
 )
 
@@ -45,12 +46,12 @@ const (
 // writeAPIChallenge answers 401 with an RFC 9470 WWW-Authenticate challenge
 // and a small JSON body carrying the URL a browser can open to step up
 // (also in {http.stepup.step_up_url}, for handle_errors).
-func (h *Handler) writeAPIChallenge(w http.ResponseWriter, r *http.Request, req *requirement, code, description string) error {
+func (h *Handler) writeAPIChallenge(w http.ResponseWriter, r *http.Request, req *decision.Requirement, code, description string) error {
 	w.Header().Set("WWW-Authenticate", authenticateHeader(code, description, req))
 	w.Header().Set("Cache-Control", "no-store")
-	body := challengeBody{Error: code, ErrorDescription: description, ACRValues: req.acrValues, StepUpURL: h.stepUpURL(r, req)}
-	if req.hasMaxAge {
-		sec := int64(req.maxAge / time.Second)
+	body := challengeBody{Error: code, ErrorDescription: description, ACRValues: req.ACRValues, StepUpURL: h.stepUpURL(r, req)}
+	if req.HasMaxAge {
+		sec := int64(req.MaxAge / time.Second)
 		body.MaxAge = &sec
 	}
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
@@ -62,21 +63,21 @@ func (h *Handler) writeAPIChallenge(w http.ResponseWriter, r *http.Request, req 
 // authenticateHeader renders `Bearer error="…", error_description="…",
 // acr_values="…", max_age=N`. Values are reduced to the characters RFC 6750
 // allows inside the quoted strings, so nothing can break out of the header.
-func authenticateHeader(code, description string, req *requirement) string {
+func authenticateHeader(code, description string, req *decision.Requirement) string {
 	var b strings.Builder
 	b.WriteString(`Bearer error="`)
 	b.WriteString(quotedSafe(code))
 	b.WriteString(`", error_description="`)
 	b.WriteString(quotedSafe(description))
 	b.WriteByte('"')
-	if req != nil && req.acrValues != "" {
+	if req != nil && req.ACRValues != "" {
 		b.WriteString(`, acr_values="`)
-		b.WriteString(quotedSafe(req.acrValues))
+		b.WriteString(quotedSafe(req.ACRValues))
 		b.WriteByte('"')
 	}
-	if req != nil && req.hasMaxAge {
+	if req != nil && req.HasMaxAge {
 		b.WriteString(", max_age=")
-		b.WriteString(req.maxAgeSec)
+		b.WriteString(req.MaxAgeSec)
 	}
 	return b.String()
 }
@@ -106,7 +107,7 @@ func quotedSafe(s string) string {
 // stepUpURL is our login endpoint for the rule. It returns to the current
 // page for reads; a write is never replayed, so it returns to the page the
 // write came from (a same-origin Referer) or the site root.
-func (h *Handler) stepUpURL(r *http.Request, req *requirement) string {
+func (h *Handler) stepUpURL(r *http.Request, req *decision.Requirement) string {
 	ret := "/"
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		ret = safeReturnPath(r.URL.RequestURI(), "/")
@@ -114,27 +115,27 @@ func (h *Handler) stepUpURL(r *http.Request, req *requirement) string {
 		ret = safeReturnPath(ref.RequestURI(), "/")
 	}
 	q := url.Values{"return_to": {ret}}
-	if req.rule != defaultRuleName {
-		q.Set("rule", req.rule)
+	if req.Name != decision.DefaultName {
+		q.Set("rule", req.Name)
 	}
 	return h.origin(r) + h.LoginPath + "?" + q.Encode()
 }
 
 // describe explains, for people and for error_description, why a request
 // needs a stronger or fresher login.
-func describe(reason string, req *requirement) string {
+func describe(reason string, req *decision.Requirement) string {
 	switch reason {
-	case reasonNoSession:
+	case decision.ReasonNoSession:
 		return "authentication required"
-	case reasonACR:
-		return "a stronger authentication is required (acr " + req.acrValues + ")"
-	case reasonAMR:
-		return "authentication with " + strings.Join(req.amr, ", ") + " is required"
-	case reasonMaxAge:
-		if req.maxAge == 0 {
+	case decision.ReasonACR:
+		return "a stronger authentication is required (acr " + req.ACRValues + ")"
+	case decision.ReasonAMR:
+		return "authentication with " + strings.Join(req.AMR, ", ") + " is required"
+	case decision.ReasonMaxAge:
+		if req.MaxAge == 0 {
 			return "a fresh authentication is required for this request"
 		}
-		return "authentication more recent than " + req.maxAge.String() + " is required"
+		return "authentication more recent than " + req.MaxAge.String() + " is required"
 	}
 	return reason
 }

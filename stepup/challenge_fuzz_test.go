@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 )
 
 // FuzzAuthenticateHeader renders RFC 9470 challenges from arbitrary error
@@ -27,7 +29,7 @@ func FuzzAuthenticateHeader(f *testing.F) {
 			d := time.Duration(maxAgeSec) * time.Second
 			maxAge = &d
 		}
-		req := newRequirement("rule", acrs, nil, maxAge, nil)
+		req := decision.NewRequirement("rule", acrs, nil, maxAge, nil)
 		header := authenticateHeader(code, description, req)
 
 		for i := 0; i < len(header); i++ {
@@ -46,8 +48,8 @@ func FuzzAuthenticateHeader(f *testing.F) {
 
 		params := parseChallenge(t, header)
 		want := []string{"error", code, "error_description", description}
-		if req.acrValues != "" {
-			want = append(want, "acr_values", req.acrValues)
+		if req.ACRValues != "" {
+			want = append(want, "acr_values", req.ACRValues)
 		}
 		if hasMaxAge {
 			want = append(want, "max_age", strconv.FormatUint(uint64(maxAgeSec), 10))

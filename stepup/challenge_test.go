@@ -4,11 +4,13 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 )
 
 func TestAuthenticateHeaderFollowsRFC9470(t *testing.T) {
 	five := 5 * time.Minute
-	req := newRequirement("admin", []string{"urn:otp", "urn:webauthn"}, nil, &five, nil)
+	req := decision.NewRequirement("admin", []string{"urn:otp", "urn:webauthn"}, nil, &five, nil)
 	got := authenticateHeader(errInsufficientAuth, "a stronger authentication is required", req)
 	want := `Bearer error="insufficient_user_authentication", error_description="a stronger authentication is required", acr_values="urn:otp urn:webauthn", max_age=300`
 	if got != want {
@@ -17,7 +19,7 @@ func TestAuthenticateHeaderFollowsRFC9470(t *testing.T) {
 }
 
 func TestAuthenticateHeaderCannotBeBrokenOutOf(t *testing.T) {
-	got := authenticateHeader("x\"y", "bad \"quote\" \\ and\r\nnewline\x00", newRequirement("r", nil, nil, nil, nil))
+	got := authenticateHeader("x\"y", "bad \"quote\" \\ and\r\nnewline\x00", decision.NewRequirement("r", nil, nil, nil, nil))
 	want := `Bearer error="xy", error_description="bad quote  andnewline"`
 	if got != want {
 		t.Fatalf("header\n got %q\nwant %q", got, want)

@@ -3,8 +3,33 @@ package stepup
 import (
 	"net/http"
 
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 )
+
+// serveEndpoint answers requests for stepup's own endpoints (login,
+// callback, logout, the form resume page, back-channel logout, the
+// assertion keys); ours is false for every other request.
+func (h *Handler) serveEndpoint(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) (ours bool, err error) {
+	switch r.URL.Path {
+	case h.CallbackPath:
+		return true, h.serveCallback(w, r)
+	case h.LoginPath:
+		return true, h.serveLogin(w, r)
+	case h.LogoutPath:
+		return true, h.serveLogout(w, r)
+	case h.resumePath():
+		return true, h.serveResume(w, r, next)
+	case h.BackchannelLogoutPath:
+		if h.BackchannelLogoutPath != "" {
+			return true, h.serveBackchannelLogout(w, r)
+		}
+	}
+	if h.asserter != nil && r.URL.Path == h.asserter.jwksPath {
+		return true, h.serveJWKS(w, r)
+	}
+	return false, nil
+}
 
 // serveLogin starts a login from a link, such as the step_up_url an API
 // challenge hands out: `?rule=<name>&return_to=<path>`. Naming a rule only
@@ -16,17 +41,9 @@ func (h *Handler) serveLogin(w http.ResponseWriter, r *http.Request) error {
 		return h.refuse(w, r, refusal{status: http.StatusMethodNotAllowed, code: errBadRequest, description: "The login endpoint only accepts GET."})
 	}
 	q := r.URL.Query()
-	req := h.defaultReq
-	if name := q.Get("rule"); name != "" {
-		req = nil
-		for _, rule := range h.Rules {
-			if rule.Name == name {
-				req = rule.req
-			}
-		}
-		if req == nil {
-			return h.refuse(w, r, refusal{status: http.StatusBadRequest, code: errBadRequest, description: "This login link names a rule that does not exist."})
-		}
+	req, ok := h.policy.Login(q.Get("rule"))
+	if !ok {
+		return h.refuse(w, r, refusal{status: http.StatusBadRequest, code: errBadRequest, description: "This login link names a rule that does not exist."})
 	}
 	d, err := h.idp.forLogin(r.Context())
 	if err != nil {

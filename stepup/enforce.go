@@ -5,48 +5,27 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
 
-// requirementFor returns what the request needs, or nil when it may pass
-// without a session. The first matching rule wins.
-func (h *Handler) requirementFor(r *http.Request) (*requirement, error) {
-	var rule *Rule
-	var err error
-	if h.rules != nil {
-		rule, err = h.rules.first(r)
-	} else {
-		rule, err = firstLinear(h.Rules, r)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if rule != nil {
-		return rule.req, nil
-	}
-	if h.RequireLogin == "all" {
-		return h.defaultReq, nil
-	}
-	return nil, nil
-}
-
 // fallShort answers a request whose credentials do not meet req: an
 // RFC 9470 challenge for API clients and bearer tokens, a redirect to the
 // IdP for browser navigations, or, in report-only mode, a recorded pass.
 // extra is added to the audit event (a risk challenge's score and reasons).
-func (h *Handler) fallShort(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, repl *caddy.Replacer, req *requirement, s *session, reason string, bearer bool, description string, extra ...zap.Field) error {
+func (h *Handler) fallShort(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, repl *caddy.Replacer, req *decision.Requirement, s *session, reason string, bearer bool, description string, extra ...zap.Field) error {
 	mode := "enforce"
-	if req.reportOnly {
+	if req.ReportOnly {
 		mode = outcomeReportOnly
 	}
-	h.metrics.challenges.WithLabelValues(req.rule, reason, mode).Inc()
-	repl.Set("http.stepup.rule", req.rule)
+	h.metrics.challenges.WithLabelValues(req.Name, reason, mode).Inc()
+	repl.Set("http.stepup.rule", req.Name)
 	repl.Set("http.stepup.reason", reason)
 	if c := h.logger.Check(zapcore.InfoLevel, "step-up required"); c != nil {
-		fields := append([]zap.Field{logRule(req.rule), zap.String("reason", reason), zap.String("mode", mode),
+		fields := append([]zap.Field{logRule(req.Name), zap.String("reason", reason), zap.String("mode", mode),
 			logSubject(h, subjectOf(s)), logClientIP(h, r), logRequest(r)}, logSession(s)...)
 		if len(extra) == 0 {
 			// A rule's challenge: the score, if the request was scored.
@@ -54,7 +33,7 @@ func (h *Handler) fallShort(w http.ResponseWriter, r *http.Request, next caddyht
 		}
 		c.Write(append(fields, extra...)...)
 	}
-	if req.reportOnly {
+	if req.ReportOnly {
 		h.metrics.requests.WithLabelValues(outcomeReportOnly).Inc()
 		if s.valid(h.now()) {
 			h.pass(r, repl, req, s, outcomeReportOnly)
@@ -66,7 +45,7 @@ func (h *Handler) fallShort(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	h.metrics.requests.WithLabelValues(outcomeChallenged).Inc()
 	repl.Set("http.stepup.result", "challenge")
-	if reason == reasonInvalidToken {
+	if reason == decision.ReasonInvalidToken {
 		return h.writeAPIChallenge(w, r, req, errInvalidToken, description)
 	}
 	if bearer || !isNavigation(r) {
@@ -77,10 +56,10 @@ func (h *Handler) fallShort(w http.ResponseWriter, r *http.Request, next caddyht
 		}
 		return h.writeAPIChallenge(w, r, req, errInsufficientAuth, description)
 	}
-	if h.loops(s, req) {
+	if claims := s.claims(); req.Loops(&claims, h.now()) {
 		return h.renderFailure(w, r, fail(http.StatusForbidden, "loop",
 			"You signed in, but the sign-in still does not meet this page's requirement ("+description+"). Contact your administrator.",
-			fmt.Errorf("login for rule %q just completed but %s still fails", req.rule, reason)))
+			fmt.Errorf("login for rule %q just completed but %s still fails", req.Name, reason)))
 	}
 	d, err := h.idp.forLogin(r.Context())
 	if err != nil {
@@ -94,24 +73,6 @@ func subjectOf(s *session) string {
 		return ""
 	}
 	return s.Subject
-}
-
-// loopWindow bounds the loop guard: a login made for a rule that already
-// failed that rule when it was minted (an IdP that keeps returning a weak
-// acr, clock skew, a rule changed meanwhile) is a loop, not a reason to
-// redirect again. A session that met the rule then and has simply aged
-// since (a short max_age) is not a loop.
-const loopWindow = 20 * time.Second
-
-func (h *Handler) loops(s *session, req *requirement) bool {
-	if !s.valid(h.now()) || s.LoginRule != req.rule || h.now().Sub(s.Issued) > loopWindow {
-		return false
-	}
-	// A spent max_age 0 pass legitimately asks for the next fresh login.
-	if req.spendsFreshPass() && s.FreshSpent {
-		return false
-	}
-	return req.check(s, s.Issued, h.levels) != ""
 }
 
 // outageLogEvery spaces the warnings an IdP outage writes: every protected

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddyserver/caddy/v2"
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
@@ -163,12 +164,12 @@ func orNone(s string) string {
 	return s
 }
 
-func maxAgeText(req *requirement) string {
+func maxAgeText(req *decision.Requirement) string {
 	switch {
-	case !req.hasMaxAge:
+	case !req.HasMaxAge:
 		return ""
-	case req.maxAge == 0:
+	case req.MaxAge == 0:
 		return "0 (a fresh login for every request)"
 	}
-	return req.maxAge.String()
+	return req.MaxAge.String()
 }

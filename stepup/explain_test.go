@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
+
 	// The handlers a real site puts around stepup (reverse_proxy, respond, ...).
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 )
@@ -67,7 +69,7 @@ func TestExplainNamesTheRuleWhatItDemandsAndTheChallenge(t *testing.T) {
 		t.Fatalf("explanation: %+v", e)
 	}
 	s := e.Stepup[0]
-	if s.Rule != "admin" || s.ACR != "urn:mfa" || s.MaxAge != "10m0s" || s.Reason != reasonNoSession {
+	if s.Rule != "admin" || s.ACR != "urn:mfa" || s.MaxAge != "10m0s" || s.Reason != decision.ReasonNoSession {
 		t.Errorf("step: %+v", s)
 	}
 	if got := e.Headers["Www-Authenticate"]; !strings.Contains(got, `acr_values="urn:mfa", max_age=600`) {
@@ -86,7 +88,7 @@ func TestExplainNamesTheRuleWhatItDemandsAndTheChallenge(t *testing.T) {
 
 func TestExplainJudgesADescribedSessionSealedWithTheHandlersKeys(t *testing.T) {
 	stale := explainFor(t, explainCaddyfile, explainQuery{Method: "GET", URL: "https://app.example.com/admin", ACR: "urn:mfa", AuthAge: 20 * time.Minute})
-	if stale.Verdict != verdictChallenge || stale.Stepup[0].Reason != reasonMaxAge {
+	if stale.Verdict != verdictChallenge || stale.Stepup[0].Reason != decision.ReasonMaxAge {
 		t.Errorf("a 20 minute old login should need a step-up: %+v %+v", stale, stale.Stepup[0])
 	}
 	fresh := explainFor(t, explainCaddyfile, explainQuery{Method: "GET", URL: "https://app.example.com/admin", ACR: "urn:mfa", AuthAge: time.Minute})
@@ -133,7 +135,7 @@ https://app.example.com {
 		t.Errorf("/api/x is answered by the first handle, stepup never sees it: %+v", api)
 	}
 	app := explainFor(t, site, explainQuery{Method: "GET", URL: "https://app.example.com/home"})
-	if app.Verdict != verdictChallenge || app.Stepup[0].Rule != defaultRuleName {
+	if app.Verdict != verdictChallenge || app.Stepup[0].Rule != decision.DefaultName {
 		t.Errorf("/home: %+v", app)
 	}
 }

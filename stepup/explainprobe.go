@@ -11,6 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
 )
 
@@ -186,11 +187,9 @@ func (p *explainProbe) ServeHTTP(w http.ResponseWriter, r *http.Request, next ca
 	if err := p.rec.describeSession(p.h, r); err != nil {
 		return err
 	}
-	// What the handler demands of this request, from its own rule lookup.
-	if req, err := p.h.requirementFor(r); err == nil && req != nil {
-		step.ACR, step.AMR, step.MaxAge = req.acrValues, strings.Join(req.amr, " "), maxAgeText(req)
-		step.ReportOnly = req.reportOnly
-	}
+	// What the handler demands of this request: the decision it acts on.
+	p.h.decided = func(d decision.Decision) { p.show(step, d) }
+	defer func() { p.h.decided = nil }()
 	err := p.h.ServeHTTP(w, r, caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		step.passed = true
 		p.read(step, r)
@@ -214,9 +213,24 @@ func (p *explainProbe) read(step *explainedStep, r *http.Request) {
 	get := func(key string) string { v, _ := repl.GetString(key); return v }
 	step.Rule, step.Result, step.Reason = get("http.stepup.rule"), get("http.stepup.result"), get("http.stepup.reason")
 	step.RiskScore, step.RiskReasons = get("http.stepup.risk.score"), get("http.stepup.risk.reasons")
-	if step.Rule == riskRuleName && p.h.riskReq != nil {
-		req := p.h.riskReq
-		step.ACR, step.AMR, step.MaxAge = req.acrValues, strings.Join(req.amr, " "), maxAgeText(req)
+}
+
+// show records what the decision asked of the request: the risk step-up's
+// requirement when the risk score brought it in (or denied a request no
+// rule covers), else the matched rule's; report-only is the rule's.
+func (p *explainProbe) show(step *explainedStep, d decision.Decision) {
+	req := d.Matched
+	switch {
+	case d.ForRisk:
+		req = d.Requirement
+	case d.Outcome == decision.Deny && req == nil:
+		req = p.h.policy.Risk()
+	}
+	if req != nil {
+		step.ACR, step.AMR, step.MaxAge = req.ACRValues, strings.Join(req.AMR, " "), maxAgeText(req)
+	}
+	if d.Matched != nil {
+		step.ReportOnly = d.Matched.ReportOnly
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
 	// Explain keeps its keys in a throwaway file_system storage, whatever
 	// modules the binary was built with.
 	_ "github.com/caddyserver/caddy/v2/modules/filestorage"

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"golang.org/x/oauth2"
 )
 
@@ -45,13 +46,13 @@ const flowVersion = 2
 
 // requirement is what the callback must check: the one the flow was
 // started for.
-func (f *flowState) requirement(lv levels) *requirement {
+func (f *flowState) requirement(p *decision.Policy) *decision.Requirement {
 	var maxAge *time.Duration
 	if f.MaxAge >= 0 {
 		d := time.Duration(f.MaxAge) * time.Second
 		maxAge = &d
 	}
-	return newRequirement(f.Rule, f.ACR, f.AMR, maxAge, lv)
+	return p.Recreate(f.Rule, f.ACR, f.AMR, maxAge)
 }
 
 // Flow cookies are scoped to the callback path and live only as long as a
@@ -82,7 +83,7 @@ func (h *Handler) flowCookieName(r *http.Request, state string) string {
 // that builds an authorization request, so every login carries PKCE, state
 // and nonce. reauth asks the IdP to authenticate the user again whatever
 // session it holds (prompt=login; see needsReauth).
-func (h *Handler) startLogin(w http.ResponseWriter, r *http.Request, d *discovered, req *requirement, current *session, returnTo string, reauth bool) error {
+func (h *Handler) startLogin(w http.ResponseWriter, r *http.Request, d *discovered, req *decision.Requirement, current *session, returnTo string, reauth bool) error {
 	now := h.now()
 	f := flowState{
 		Version:  flowVersion,
@@ -90,14 +91,14 @@ func (h *Handler) startLogin(w http.ResponseWriter, r *http.Request, d *discover
 		Nonce:    randomToken(),
 		Verifier: oauth2.GenerateVerifier(),
 		ReturnTo: safeReturnPath(returnTo, "/"),
-		Rule:     req.rule,
-		ACR:      req.acr,
-		AMR:      req.amr,
+		Rule:     req.Name,
+		ACR:      req.ACR,
+		AMR:      req.AMR,
 		MaxAge:   -1,
 		Started:  now.Unix(),
 	}
-	if req.hasMaxAge {
-		f.MaxAge = int64(req.maxAge.Seconds())
+	if req.HasMaxAge {
+		f.MaxAge = int64(req.MaxAge.Seconds())
 	}
 	if current.valid(now) {
 		f.Subject = current.Subject
@@ -126,7 +127,7 @@ func (h *Handler) startLogin(w http.ResponseWriter, r *http.Request, d *discover
 }
 
 // authorizeURL builds the authorization request.
-func (h *Handler) authorizeURL(r *http.Request, d *discovered, req *requirement, f *flowState, current *session) string {
+func (h *Handler) authorizeURL(r *http.Request, d *discovered, req *decision.Requirement, f *flowState, current *session) string {
 	q := url.Values{}
 	for k, v := range h.Provider.AuthParams {
 		q.Set(k, v)
@@ -141,10 +142,10 @@ func (h *Handler) authorizeURL(r *http.Request, d *discovered, req *requirement,
 	q.Set("code_challenge_method", "S256")
 	valid := current.valid(h.now())
 	switch {
-	case req.acrValues != "":
-		q.Set("acr_values", req.acrValues)
+	case req.ACRValues != "":
+		q.Set("acr_values", req.ACRValues)
 		if d.claimsParam {
-			q.Set("claims", essentialACRClaims(req.acr))
+			q.Set("claims", essentialACRClaims(req.ACR))
 		}
 	case valid && current.ACR != "":
 		// A rule that only asks for recency should not cost the user the
@@ -152,8 +153,8 @@ func (h *Handler) authorizeURL(r *http.Request, d *discovered, req *requirement,
 		// request only; the callback does not demand it).
 		q.Set("acr_values", current.ACR)
 	}
-	if req.hasMaxAge {
-		q.Set("max_age", req.maxAgeSec)
+	if req.HasMaxAge {
+		q.Set("max_age", req.MaxAgeSec)
 	}
 	if f.Prompt {
 		q.Set("prompt", "login")
@@ -182,14 +183,14 @@ func (h *Handler) authorizeURL(r *http.Request, d *discovered, req *requirement,
 //
 // Whatever is sent, a login the OP answers below the requirement without
 // a new authentication is retried once with prompt=login (callback.go).
-func (h *Handler) needsReauth(req *requirement, current *session, now time.Time) bool {
-	if req.hasMaxAge && req.maxAge == 0 {
+func (h *Handler) needsReauth(req *decision.Requirement, current *session, now time.Time) bool {
+	if req.HasMaxAge && req.MaxAge == 0 {
 		return true
 	}
 	if h.Provider.StepUpPrompt == stepUpPromptRetry || !current.valid(now) {
 		return false
 	}
-	return !req.acrSatisfied(current.ACR, h.levels) || !current.hasAMR(req.amr)
+	return !req.ACRSatisfied(current.ACR) || !current.hasAMR(req.AMR)
 }
 
 // essentialACRClaims is the OIDC claims request parameter asking for acr as

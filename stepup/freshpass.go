@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
@@ -47,7 +48,7 @@ func freshPassKey(s *session) string {
 }
 
 // freshPassCapacity bounds the local ledger. A pass is remembered for
-// freshPassWindow (a minute), so this is 65,536 max_age 0 logins a minute
+// decision.FreshPassWindow (a minute), so this is 65,536 max_age 0 logins a minute
 // on one replica, about 6 MB when full.
 const freshPassCapacity = 1 << 16
 
@@ -104,25 +105,12 @@ func loadFreshPasses(key string) (*localFreshPasses, error) {
 	return v.(*localFreshPasses), nil
 }
 
-// freshPassFor returns the requirement whose max_age 0 pass this request
-// uses, or nil: the rule's, or the risk block's when a risk step-up
-// applied to the request (on a path a rule covers too).
-func (h *Handler) freshPassFor(req *requirement, riskApplied bool) *requirement {
-	if req != nil && req.spendsFreshPass() {
-		return req
-	}
-	if riskApplied && h.riskReq.spendsFreshPass() {
-		return h.riskReq
-	}
-	return nil
-}
-
 // spendFreshPass uses s's fresh pass for the request: it is recorded in
 // the ledger, and the session cookie is rewritten to say so. It reports
 // false when the pass was already used (or could not be recorded).
 func (h *Handler) spendFreshPass(w http.ResponseWriter, r *http.Request, s *session) (bool, error) {
 	now := h.now()
-	first, err := h.freshPasses.use(r.Context(), freshPassKey(s), now, s.Issued.Add(freshPassWindow))
+	first, err := h.freshPasses.use(r.Context(), freshPassKey(s), now, s.Issued.Add(decision.FreshPassWindow))
 	if err != nil {
 		if log, left := h.freshPassLog.allow(now); log {
 			h.logger.Warn("max_age 0 pass refused: its use could not be recorded", zap.Error(err), zap.Int("refused_since_last_warning", left))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
 )
 
@@ -41,7 +42,7 @@ func TestRiskFreshPassOnARulePathIsUsedUp(t *testing.T) {
 		c.MaxAge = &zero
 	}))
 	s := th.session("urn:otp")
-	s.LoginRule = riskRuleName
+	s.LoginRule = decision.RiskName
 	cookie := th.cookieFor(t, s)
 	first := th.serveFrom(t, request("GET", "http://127.0.0.1/admin", "Accept", "application/json", "Cookie", cookie), "203.0.113.7")
 	if first.upstream == nil {
@@ -62,7 +63,7 @@ func TestRiskFreshPassOnARulePathIsUsedUp(t *testing.T) {
 func TestLocalFreshPassLedgerNeverForgetsALivePass(t *testing.T) {
 	l := newLocalFreshPasses(2)
 	ctx, now := context.Background(), time.Unix(1_800_000_000, 0)
-	until := now.Add(freshPassWindow)
+	until := now.Add(decision.FreshPassWindow)
 	for _, key := range []string{"a", "b"} {
 		if ok, err := l.use(ctx, key, now, until); !ok || err != nil {
 			t.Fatalf("first use of %s: %v %v", key, ok, err)
@@ -75,10 +76,10 @@ func TestLocalFreshPassLedgerNeverForgetsALivePass(t *testing.T) {
 		t.Fatalf("a new pass while the ledger is full of live ones: %v %v, want refused as full", ok, err)
 	}
 	later := until.Add(time.Second)
-	if ok, err := l.use(ctx, "c", later, later.Add(freshPassWindow)); !ok || err != nil {
+	if ok, err := l.use(ctx, "c", later, later.Add(decision.FreshPassWindow)); !ok || err != nil {
 		t.Fatalf("a new pass once the others expired: %v %v", ok, err)
 	}
-	if ok, _ := l.use(ctx, "c", later, later.Add(freshPassWindow)); ok {
+	if ok, _ := l.use(ctx, "c", later, later.Add(decision.FreshPassWindow)); ok {
 		t.Fatal("c was usable twice")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
 	"github.com/caddy-stepup/caddy-stepup/stepup/state"
 )
@@ -161,19 +162,16 @@ type Handler struct {
 
 	idp              *idpClient
 	sealer           *sealer
-	levels           levels
 	scopes           []string
 	clientSecret     string
 	sessionLifetime  time.Duration
 	secureNames      cookieNames
 	plainNames       cookieNames
-	defaultReq       *requirement
-	rules            *ruleIndex // nil: few rules, tried in turn
-	keyringKey       string     // in keyrings; "" when the keyring is private
-	assertionKeysKey string     // in assertionKeyrings; "" when private
+	policy           *decision.Policy // rules, the base login and the risk step-up, compiled
+	keyringKey       string           // in keyrings; "" when the keyring is private
+	assertionKeysKey string           // in assertionKeyrings; "" when private
 	risk             *risk.Engine
 	riskConfig       risk.Config // with defaults applied
-	riskReq          *requirement
 	sessionSeed      maphash.Seed
 	stripHeaders     []string
 	stripFolded      map[string]bool // stripHeaders folded as CGI would
@@ -189,6 +187,10 @@ type Handler struct {
 	store            *state.Store
 	storeKey         string
 	held             *holdState // held forms (resumelimit.go)
+
+	// decided, when set, is shown every decision before it is acted on:
+	// the explain command's probe records it (explainprobe.go).
+	decided func(decision.Decision)
 
 	// Seams for unit tests; production leaves them nil.
 	now     func() time.Time

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
@@ -336,7 +337,7 @@ func TestLoopGuardExplainsInsteadOfRedirectingAgain(t *testing.T) {
 	if out.rec.Code != http.StatusForbidden || !strings.Contains(out.rec.Body.String(), "still does not meet") {
 		t.Fatalf("status %d body %s", out.rec.Code, out.rec.Body)
 	}
-	th.clock.add(loopWindow + time.Second)
+	th.clock.add(decision.LoopWindow + time.Second)
 	out = th.serve(t, request("GET", "http://127.0.0.1/admin", "Accept", "text/html", "Cookie", th.cookieFor(t, s)))
 	if out.rec.Code != http.StatusFound {
 		t.Fatalf("after the loop window the user should be able to retry, got %d", out.rec.Code)

@@ -8,12 +8,13 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddyserver/caddy/v2"
 )
 
 // pass records who the request is from, for placeholders and upstream
 // headers, and removes our cookies before the request travels on.
-func (h *Handler) pass(r *http.Request, repl *caddy.Replacer, req *requirement, s *session, result string) {
+func (h *Handler) pass(r *http.Request, repl *caddy.Replacer, req *decision.Requirement, s *session, result string) {
 	// A lazy provider: the values are only formatted if something asks.
 	repl.Map(func(key string) (any, bool) {
 		switch key {
@@ -29,7 +30,7 @@ func (h *Handler) pass(r *http.Request, repl *caddy.Replacer, req *requirement, 
 			}
 			return strconv.FormatInt(s.AuthTime.Unix(), 10), true
 		case "http.stepup.rule":
-			return req.rule, true
+			return req.Name, true
 		case "http.stepup.result":
 			return result, true
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
 )
 
@@ -28,7 +29,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.applyDefaults()
 	repl := caddy.NewReplacer()
 	h.clientSecret = repl.ReplaceKnown(h.Provider.ClientSecret, "")
-	h.levels = newLevels(h.ACRLevels)
+	specs := make([]decision.RuleSpec, len(h.Rules))
 	for i, rule := range h.Rules {
 		if rule == nil {
 			return fmt.Errorf("rules[%d]: empty rule", i)
@@ -38,7 +39,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			if err != nil {
 				return fmt.Errorf("rule %q: loading matchers: %w", rule.Name, err)
 			}
-			if err := rule.matcherSets.FromInterface(sets); err != nil {
+			if err := specs[i].Match.FromInterface(sets); err != nil {
 				return fmt.Errorf("rule %q: %w", rule.Name, err)
 			}
 		}
@@ -47,19 +48,15 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			d := time.Duration(*rule.MaxAge)
 			maxAge = &d
 		}
-		rule.req = newRequirement(rule.Name, rule.ACR, rule.AMR, maxAge, h.levels)
-		rule.req.reportOnly = rule.ReportOnly || h.ReportOnly
-		rule.req.riskStepUp, rule.req.riskDeny = rule.RiskStepUp, rule.RiskDeny
+		specs[i].Name, specs[i].ACR, specs[i].AMR, specs[i].MaxAge = rule.Name, rule.ACR, rule.AMR, maxAge
+		specs[i].ReportOnly, specs[i].RiskStepUp, specs[i].RiskDeny = rule.ReportOnly, rule.RiskStepUp, rule.RiskDeny
 	}
-	h.rules = nil
-	if len(h.Rules) >= ruleIndexMin {
-		h.rules = newRuleIndex(h.Rules)
-	}
-	h.defaultReq = newRequirement(defaultRuleName, nil, nil, nil, h.levels)
-	h.defaultReq.reportOnly = h.ReportOnly
-	if err := h.provisionRisk(ctx); err != nil {
+	riskSpec, err := h.provisionRisk(ctx)
+	if err != nil {
 		return err
 	}
+	h.policy = decision.New(decision.Config{Levels: h.ACRLevels, Rules: specs,
+		RequireAll: h.RequireLogin == "all", ReportOnly: h.ReportOnly, Risk: riskSpec})
 	// Canonical names, so that stripping them is a plain map delete on
 	// every request (Header.Del canonicalises each time).
 	h.stripHeaders = nil

@@ -4,13 +4,14 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func TestReportOnlyRecordsButNeverChallenges(t *testing.T) {
 	th := newTestHandler(t, deadIssuer(t), func(h *Handler) { h.ReportOnly = true })
 	m := sharedMetrics()
-	before := testutil.ToFloat64(m.challenges.WithLabelValues("admin", reasonNoSession, outcomeReportOnly))
+	before := testutil.ToFloat64(m.challenges.WithLabelValues("admin", decision.ReasonNoSession, outcomeReportOnly))
 	out := th.serve(t, request("GET", "http://127.0.0.1/admin", "Accept", "text/html"))
 	if out.upstream == nil || out.rec.Code != http.StatusOK {
 		t.Fatalf("report-only handler blocked a request: %d", out.rec.Code)
@@ -18,7 +19,7 @@ func TestReportOnlyRecordsButNeverChallenges(t *testing.T) {
 	if got, _ := out.repl.GetString("http.stepup.result"); got != outcomeReportOnly {
 		t.Fatalf("{http.stepup.result} = %q", got)
 	}
-	if after := testutil.ToFloat64(m.challenges.WithLabelValues("admin", reasonNoSession, outcomeReportOnly)); after != before+1 {
+	if after := testutil.ToFloat64(m.challenges.WithLabelValues("admin", decision.ReasonNoSession, outcomeReportOnly)); after != before+1 {
 		t.Fatalf("report-only challenge not counted: %v -> %v", before, after)
 	}
 }
@@ -36,13 +37,13 @@ func TestReportOnlyRuleLeavesOtherRulesEnforced(t *testing.T) {
 func TestChallengesAndPassesAreCounted(t *testing.T) {
 	th := newTestHandler(t, deadIssuer(t), nil)
 	m := sharedMetrics()
-	challenged := testutil.ToFloat64(m.challenges.WithLabelValues("admin", reasonACR, "enforce"))
+	challenged := testutil.ToFloat64(m.challenges.WithLabelValues("admin", decision.ReasonACR, "enforce"))
 	passed := testutil.ToFloat64(m.passed)
 	decodes := testutil.ToFloat64(m.sessionDecodes.WithLabelValues("sealed"))
 	th.serve(t, request("GET", "http://127.0.0.1/admin", "Cookie", th.cookieFor(t, th.session("urn:pwd"))))
 	th.serve(t, request("GET", "http://127.0.0.1/admin", "Cookie", th.cookieFor(t, th.session("urn:otp"))))
 	th.serve(t, request("GET", "http://127.0.0.1/admin", "Cookie", th.plainNames.session+"=garbage"))
-	if got := testutil.ToFloat64(m.challenges.WithLabelValues("admin", reasonACR, "enforce")); got != challenged+1 {
+	if got := testutil.ToFloat64(m.challenges.WithLabelValues("admin", decision.ReasonACR, "enforce")); got != challenged+1 {
 		t.Errorf("acr challenges %v -> %v", challenged, got)
 	}
 	if got := testutil.ToFloat64(m.passed); got != passed+1 {

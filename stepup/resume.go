@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"go.uber.org/zap"
 )
 
@@ -97,7 +98,7 @@ func isFormType(ct string) bool {
 // hold reads r's body within the cap, seals and stores it, and returns its
 // id. ok is false when the body is over the cap: the caller answers as
 // before holding existed.
-func (h *Handler) hold(w http.ResponseWriter, r *http.Request, req *requirement, s *session) (id string, ok bool, err error) {
+func (h *Handler) hold(w http.ResponseWriter, r *http.Request, req *decision.Requirement, s *session) (id string, ok bool, err error) {
 	limit := h.holdMaxBody()
 	if r.ContentLength > limit {
 		return "", false, nil
@@ -115,7 +116,7 @@ func (h *Handler) hold(w http.ResponseWriter, r *http.Request, req *requirement,
 	h.sweepHeld()
 	hr := heldRequest{
 		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, ContentType: r.Header.Get("Content-Type"),
-		Body: body, Subject: subjectOf(s), Origin: h.origin(r), Token: randomToken(), Rule: req.rule,
+		Body: body, Subject: subjectOf(s), Origin: h.origin(r), Token: randomToken(), Rule: req.Name,
 		Expires: h.now().Add(holdLifetime).Unix(),
 	}
 	if !s.valid(h.now()) {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/dustin/go-humanize"
@@ -49,8 +50,8 @@ const maxHoldMaxBody = 1 << 20
 // holdThenLogin holds a form submission that fell short and starts the
 // login whose return path is the confirmation page. handled is false when
 // the form cannot be held (over the cap): the caller answers as before.
-func (h *Handler) holdThenLogin(w http.ResponseWriter, r *http.Request, req *requirement, s *session) (handled bool, err error) {
-	if h.loops(s, req) {
+func (h *Handler) holdThenLogin(w http.ResponseWriter, r *http.Request, req *decision.Requirement, s *session) (handled bool, err error) {
+	if claims := s.claims(); req.Loops(&claims, h.now()) {
 		return false, nil
 	}
 	d, err := h.idp.forLogin(r.Context())
@@ -66,7 +67,7 @@ func (h *Handler) holdThenLogin(w http.ResponseWriter, r *http.Request, req *req
 		return false, nil
 	}
 	h.holdMetrics().WithLabelValues("held").Inc()
-	h.logger.Info("form held for step-up", logRule(req.rule), logSubject(h, subjectOf(s)), logClientIP(h, r), logRequest(r))
+	h.logger.Info("form held for step-up", logRule(req.Name), logSubject(h, subjectOf(s)), logClientIP(h, r), logRequest(r))
 	return true, h.startLogin(w, r, d, req, s, h.resumePath()+"?id="+id, false)
 }
 

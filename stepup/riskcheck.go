@@ -11,12 +11,9 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
 )
-
-// riskRuleName labels the requirement a risky request must meet, in
-// metrics, logs, placeholders and login flows.
-const riskRuleName = "risk"
 
 // deviceCookieLifetime is how long a browser keeps its device identifier.
 const deviceCookieLifetime = 400 * 24 * time.Hour
@@ -24,18 +21,22 @@ const deviceCookieLifetime = 400 * 24 * time.Hour
 // riskVerdict is what the risk engine concluded about one request.
 type riskVerdict struct {
 	result risk.Result
-	stepUp bool // the score is above the step-up threshold
-	deny   bool // the score is above the deny threshold
+	scored bool // false without a risk engine
+}
+
+// verdict is the score as the decision reads it.
+func (v *riskVerdict) verdict() decision.Verdict {
+	return decision.Verdict{Scored: v.scored, Score: v.result.Score}
 }
 
 // assessRisk scores the request; without an engine the verdict is the zero
-// value (neither step-up nor deny). It also hands the browser a device
+// value (not scored). It also hands the browser a device
 // identifier when the new_device signal is on and the request has none.
 //
 // The verdict is a value, not a pointer, and the placeholders capture only
 // the score and the reasons (formatted now: "" when nothing contributed),
 // so that scoring a request costs one small allocation, the closure.
-func (h *Handler) assessRisk(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, req *requirement, s *session) riskVerdict {
+func (h *Handler) assessRisk(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, s *session) riskVerdict {
 	var v riskVerdict
 	if h.risk == nil {
 		return v
@@ -46,14 +47,7 @@ func (h *Handler) assessRisk(w http.ResponseWriter, r *http.Request, repl *caddy
 		in.HasLogin, in.Login = s.HasLogin, s.Login
 	}
 	h.risk.Evaluate(&in, &v.result)
-	stepUpAt, denyAt := h.riskConfig.StepUp, h.riskConfig.Deny
-	if req != nil && req.riskStepUp > 0 {
-		stepUpAt = req.riskStepUp
-	}
-	if req != nil && req.riskDeny > 0 {
-		denyAt = req.riskDeny
-	}
-	v.stepUp, v.deny = v.result.Score > stepUpAt, v.result.Score > denyAt
+	v.scored = true
 	h.metrics.riskScore.Observe(float64(v.result.Score))
 	caddyhttp.SetVar(r.Context(), risk.ScoreVar, v.result.Score)
 	score, reasons := v.result.Score, v.result.Reasons()
@@ -126,7 +120,7 @@ func (h *Handler) recordLogin(w http.ResponseWriter, r *http.Request, s *session
 	if h.risk == nil {
 		return
 	}
-	if h.riskReq.check(s, h.now(), h.levels) != "" {
+	if claims := s.claims(); h.policy.Risk().Check(&claims, h.now()) != "" {
 		if prev := h.readSession(r); prev.valid(h.now()) && prev.HasLogin && prev.Subject == s.Subject {
 			s.Login, s.HasLogin = prev.Login, true
 			return
@@ -173,15 +167,15 @@ func (h *Handler) denyRisky(w http.ResponseWriter, r *http.Request, repl *caddy.
 	return h.refuse(w, r, f)
 }
 
-// provisionRisk builds the risk engine and the requirement it demands.
-func (h *Handler) provisionRisk(ctx caddy.Context) error {
+// provisionRisk builds the risk engine and says what its step-up demands.
+func (h *Handler) provisionRisk(ctx caddy.Context) (*decision.RiskSpec, error) {
 	h.sessionSeed = maphash.MakeSeed()
 	if h.Risk == nil {
-		return nil
+		return nil, nil
 	}
 	engine, err := risk.New(ctx, h.Risk, h.logger.Named("risk"), h.now)
 	if err != nil {
-		return err // risk errors already name their field
+		return nil, err // risk errors already name their field
 	}
 	h.risk, h.riskConfig = engine, engine.Config()
 	var maxAge *time.Duration
@@ -189,16 +183,15 @@ func (h *Handler) provisionRisk(ctx caddy.Context) error {
 		d := time.Duration(*h.riskConfig.MaxAge)
 		maxAge = &d
 	}
-	h.riskReq = newRequirement(riskRuleName, h.riskConfig.ACR, nil, maxAge, h.levels)
-	h.riskReq.reportOnly = h.riskConfig.ReportOnly || h.ReportOnly
-	return nil
+	return &decision.RiskSpec{ACR: h.riskConfig.ACR, MaxAge: maxAge, ReportOnly: h.riskConfig.ReportOnly,
+		StepUp: h.riskConfig.StepUp, Deny: h.riskConfig.Deny}, nil
 }
 
 // describeRisk explains a risk step-up for people and error_description.
 // The score and the signals that fired stay out of it unless the risk block
 // sets expose_reasons: they would tell an attacker which signal to evade.
 // The audit event always carries them (riskLogFields).
-func (h *Handler) describeRisk(v *riskVerdict, reason string, req *requirement) string {
+func (h *Handler) describeRisk(v *riskVerdict, reason string, req *decision.Requirement) string {
 	if h.riskConfig.ExposeReasons {
 		return "risk score " + strconv.Itoa(v.result.Score) + " (" + v.result.Reasons() + "): " + describe(reason, req)
 	}
@@ -212,27 +205,16 @@ func riskLogFields(v *riskVerdict) []zap.Field {
 }
 
 // recordWouldDeny logs and counts a denial that report-only mode skipped.
-func (h *Handler) recordWouldDeny(r *http.Request, req *requirement, v *riskVerdict) {
+func (h *Handler) recordWouldDeny(r *http.Request, req *decision.Requirement, v *riskVerdict) {
 	h.metrics.challenges.WithLabelValues(ruleNameOf(req), "risk_deny", outcomeReportOnly).Inc()
 	h.logger.Info("request would be denied (report only)",
 		logRule(ruleNameOf(req)), zap.String("reason", "risk"), zap.Int("risk_score", v.result.Score),
 		zap.String("risk_reasons", v.result.Reasons()), logClientIP(h, r), logRequest(r))
 }
 
-func ruleNameOf(req *requirement) string {
+func ruleNameOf(req *decision.Requirement) string {
 	if req == nil {
-		return riskRuleName
+		return decision.RiskName
 	}
-	return req.rule
-}
-
-// spendsRiskPass reports whether this request uses up the one request a
-// max_age 0 risk login allows. That login answered a risky request, which
-// its redirect brings straight back: the first request the session makes
-// spends it, risky or not. Otherwise a pass left unspent (the new login
-// recorded the new place, so the request it was for no longer scored high)
-// would let the next risky request in for a minute without a login.
-func (h *Handler) spendsRiskPass(s *session) bool {
-	return h.riskReq != nil && h.riskReq.spendsFreshPass() && s.valid(h.now()) &&
-		s.LoginRule == riskRuleName && !s.FreshSpent
+	return req.Name
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
 )
 
@@ -101,12 +102,12 @@ func TestRuleThresholdOverridesTheRiskBlock(t *testing.T) {
 
 func TestRiskReportOnlyRecordsButLetsThrough(t *testing.T) {
 	th := newTestHandler(t, deadIssuer(t), withRisk(blocklist(t, "203.0.113.0/24"), 95, func(c *risk.Config) { c.ReportOnly = true }))
-	before := testutil.ToFloat64(sharedMetrics().challenges.WithLabelValues(riskRuleName, "risk_deny", outcomeReportOnly))
+	before := testutil.ToFloat64(sharedMetrics().challenges.WithLabelValues(decision.RiskName, "risk_deny", outcomeReportOnly))
 	out := th.serveFrom(t, request("GET", "http://127.0.0.1/public", "Cookie", th.cookieFor(t, th.session("urn:pwd"))), "203.0.113.7")
 	if out.upstream == nil {
 		t.Fatalf("report-only risk blocked: %d", out.rec.Code)
 	}
-	if got := testutil.ToFloat64(sharedMetrics().challenges.WithLabelValues(riskRuleName, "risk_deny", outcomeReportOnly)); got != before+1 {
+	if got := testutil.ToFloat64(sharedMetrics().challenges.WithLabelValues(decision.RiskName, "risk_deny", outcomeReportOnly)); got != before+1 {
 		t.Fatal("the skipped denial was not counted")
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
 )
 
@@ -17,7 +18,7 @@ func TestARiskLoginWithMaxAgeZeroPassesOneRequestOnly(t *testing.T) {
 	zero := caddy.Duration(0)
 	th := newTestHandler(t, fakeDiscovery(t, false).URL, withRisk(blocklist(t, "203.0.113.0/24"), 60, func(c *risk.Config) { c.MaxAge = &zero }))
 	s := th.session("urn:otp", "pwd", "otp")
-	s.LoginRule = riskRuleName
+	s.LoginRule = decision.RiskName
 
 	// The redirect target after the risk login: quiet address, rule admin.
 	first := th.serveFrom(t, request("GET", "http://127.0.0.1/admin", "Accept", "text/html", "Cookie", th.cookieFor(t, s)), "192.0.2.1")

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
 )
 
@@ -73,7 +74,7 @@ func TestRiskChallengeAuditEventCarriesScoreAndReasons(t *testing.T) {
 			t.Fatalf("report_only %v: %d step-up required events, want 1", reportOnly, len(events))
 		}
 		fields := events[0].ContextMap()
-		if fields["risk_score"] != int64(60) || fields["risk_reasons"] != "ip_reputation=60" || fields["reason"] != riskRuleName {
+		if fields["risk_score"] != int64(60) || fields["risk_reasons"] != "ip_reputation=60" || fields["reason"] != decision.RiskName {
 			t.Errorf("report_only %v: audit event fields %v, want risk_score 60 and risk_reasons ip_reputation=60", reportOnly, fields)
 		}
 	}

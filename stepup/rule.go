@@ -2,10 +2,10 @@ package stepup
 
 import (
 	"fmt"
-	"net/http"
 	"regexp"
 	"time"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
@@ -49,9 +49,6 @@ type Rule struct {
 	// RiskDeny overrides the risk block's deny threshold (2-100) for
 	// requests this rule matches. Default: the risk block's.
 	RiskDeny int `json:"risk_deny,omitempty"`
-
-	matcherSets caddyhttp.MatcherSets
-	req         *requirement
 }
 
 // ruleNamePattern keeps names safe as metric labels and log values.
@@ -61,15 +58,11 @@ var ruleNamePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 // acr_values parameter and the quoted WWW-Authenticate attribute.
 var acrValuePattern = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]{1,255}$`)
 
-// defaultRuleName labels the base login requirement (require_login all)
-// when no rule matches.
-const defaultRuleName = "default"
-
 func (r *Rule) validate() error {
 	if !ruleNamePattern.MatchString(r.Name) {
 		return fmt.Errorf("rule name %q: use 1-64 letters, digits, '-' or '_'", r.Name)
 	}
-	if r.Name == defaultRuleName {
+	if r.Name == decision.DefaultName {
 		return fmt.Errorf("rule name %q is reserved for the base login requirement; pick another", r.Name)
 	}
 	for _, v := range append(append([]string{}, r.ACR...), r.AMR...) {
@@ -87,12 +80,4 @@ func (r *Rule) validate() error {
 		return fmt.Errorf("rule %q: max_age %s is negative", r.Name, time.Duration(*r.MaxAge))
 	}
 	return nil
-}
-
-// matches reports whether the rule covers the request.
-func (r *Rule) matches(req *http.Request) (bool, error) {
-	if len(r.matcherSets) == 0 {
-		return true, nil
-	}
-	return r.matcherSets.AnyMatchWithError(req)
 }

@@ -4,10 +4,11 @@ import (
 	"context"
 	"reflect"
 
-	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
 )
 
 func TestSessionRoundTripsThroughTheCodec(t *testing.T) {

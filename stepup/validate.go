@@ -10,6 +10,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
 )
 
@@ -35,7 +36,7 @@ func (h *Handler) Validate() error {
 		if err := rule.validate(); err != nil {
 			return err
 		}
-		if rule.Name == riskRuleName {
+		if rule.Name == decision.RiskName {
 			return fmt.Errorf("rule name %q is reserved for risk-based step-up; pick another", rule.Name)
 		}
 		if names[rule.Name] {
@@ -85,7 +86,7 @@ func (h *Handler) validateACRLevels() error {
 	if len(h.ACRLevels) == 0 {
 		return nil
 	}
-	ranked := newLevels(h.ACRLevels)
+	ranked := decision.NewLevels(h.ACRLevels)
 	check := func(where string, acr []string) error {
 		for _, v := range acr {
 			if _, ok := ranked[v]; !ok {

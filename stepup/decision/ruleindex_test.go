@@ -1,4 +1,4 @@
-package stepup
+package decision
 
 import (
 	"context"
@@ -13,23 +13,33 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
-// provisionRules loads the rules' matchers as Handler.Provision does.
-func provisionRules(t testing.TB, rules []*Rule) {
+// testRule is a rule as configured: a name and raw Caddy matcher sets.
+type testRule struct {
+	Name           string
+	MatcherSetsRaw caddyhttp.RawMatcherSets `json:"match,omitempty" caddy:"namespace=http.matchers"`
+}
+
+// compileRules loads the rules' matchers as the handler's Provision does
+// and compiles them as New does.
+func compileRules(t testing.TB, specs []*testRule) []rule {
 	t.Helper()
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	t.Cleanup(cancel)
-	for _, rule := range rules {
-		if rule.MatcherSetsRaw == nil {
+	rules := make([]rule, len(specs))
+	for i, spec := range specs {
+		rules[i].req = NewRequirement(spec.Name, nil, nil, nil, nil)
+		if spec.MatcherSetsRaw == nil {
 			continue
 		}
-		sets, err := ctx.LoadModule(rule, "MatcherSetsRaw")
+		sets, err := ctx.LoadModule(spec, "MatcherSetsRaw")
 		if err != nil {
-			t.Fatalf("rule %s: %v", rule.Name, err)
+			t.Fatalf("rule %s: %v", spec.Name, err)
 		}
-		if err := rule.matcherSets.FromInterface(sets); err != nil {
-			t.Fatalf("rule %s: %v", rule.Name, err)
+		if err := rules[i].match.FromInterface(sets); err != nil {
+			t.Fatalf("rule %s: %v", spec.Name, err)
 		}
 	}
+	return rules
 }
 
 // Path patterns the generator draws from: the exact and prefix forms the
@@ -102,10 +112,10 @@ func mustJSON(v any) json.RawMessage {
 	return b
 }
 
-func genRules(r *rand.Rand, n int) []*Rule {
-	rules := make([]*Rule, n)
+func genRules(r *rand.Rand, n int) []*testRule {
+	rules := make([]*testRule, n)
 	for i := range rules {
-		rules[i] = &Rule{Name: fmt.Sprintf("r%d", i)}
+		rules[i] = &testRule{Name: fmt.Sprintf("r%d", i)}
 		if r.IntN(200) == 0 {
 			continue // no matchers: covers every request
 		}
@@ -161,8 +171,7 @@ func TestRuleIndexAgreesWithTheLinearScan(t *testing.T) {
 	r := rand.New(rand.NewPCG(19, 1))
 	var indexed, opaqueWins, misses, errs int
 	for set := range 200 {
-		rules := genRules(r, 1+r.IntN(60))
-		provisionRules(t, rules)
+		rules := compileRules(t, genRules(r, 1+r.IntN(60)))
 		x := newRuleIndex(rules)
 		for range 200 {
 			req := genRequest(r)
@@ -194,19 +203,18 @@ func TestRuleIndexAgreesWithTheLinearScan(t *testing.T) {
 // Path rules of the common forms are all indexed, so a request tries only
 // the rules whose paths can match it.
 func TestPathRulesAreIndexedNotScanned(t *testing.T) {
-	rules := []*Rule{
+	rules := compileRules(t, []*testRule{
 		{Name: "prefix", MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": mustJSON([]string{"/admin/*"})}}},
 		{Name: "prefix_no_slash", MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": mustJSON([]string{"/admin*"})}}},
 		{Name: "exact_method", MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": mustJSON([]string{"/transfer"}), "method": mustJSON([]string{"POST"})}}},
 		{Name: "two_sets", MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": mustJSON([]string{"/a"})}, {"path": mustJSON([]string{"/b/*"})}}},
 		{Name: "header", MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": mustJSON([]string{"/h"}), "header": mustJSON(map[string][]string{"X-A": {"1"}})}}},
 		{Name: "suffix", MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": mustJSON([]string{"*.js"})}}},
-	}
-	provisionRules(t, rules)
+	})
 	x := newRuleIndex(rules)
 	var opaque []string
 	for _, i := range x.opaque {
-		opaque = append(opaque, rules[i].Name)
+		opaque = append(opaque, rules[i].req.Name)
 	}
 	if fmt.Sprint(opaque) != "[header suffix]" {
 		t.Fatalf("opaque rules = %v, want [header suffix]", opaque)
@@ -219,22 +227,30 @@ func TestPathRulesAreIndexedNotScanned(t *testing.T) {
 	}
 }
 
-// A handler with many rules looks them up in the index.
-func TestHandlerWithManyRulesUsesTheIndex(t *testing.T) {
-	th := newTestHandler(t, deadIssuer(t), func(h *Handler) {
-		h.Rules = nil
-		for i := range 20 {
-			h.Rules = append(h.Rules, &Rule{Name: fmt.Sprintf("area%d", i),
-				MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": mustJSON([]string{fmt.Sprintf("/area%d/*", i)})}}})
-		}
-	})
-	if th.rules == nil {
+// A policy with many rules looks them up in the index.
+func TestPolicyWithManyRulesUsesTheIndex(t *testing.T) {
+	var specs []RuleSpec
+	for _, spec := range genAreaRules(t, 20) {
+		specs = append(specs, RuleSpec{Name: spec.req.Name, Match: spec.match})
+	}
+	p := New(Config{Rules: specs})
+	if p.index == nil {
 		t.Fatal("no rule index with 20 rules")
 	}
-	req, err := th.requirementFor(genRequestFor(http.MethodGet, "/area13/x"))
-	if err != nil || req != th.Rules[13].req {
-		t.Fatalf("requirementFor = %v, %v; want area13's", req, err)
+	req, err := p.Match(genRequestFor(http.MethodGet, "/area13/x"))
+	if err != nil || req != p.rules[13].req {
+		t.Fatalf("Match = %v, %v; want area13's", ruleName(req), err)
 	}
+}
+
+// genAreaRules compiles n rules area0 … area{n-1}, each for /areaN/*.
+func genAreaRules(t testing.TB, n int) []rule {
+	var specs []*testRule
+	for i := range n {
+		specs = append(specs, &testRule{Name: fmt.Sprintf("area%d", i),
+			MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": mustJSON([]string{fmt.Sprintf("/area%d/*", i)})}}})
+	}
+	return compileRules(t, specs)
 }
 
 func genRequestFor(method, path string) *http.Request {
@@ -243,26 +259,26 @@ func genRequestFor(method, path string) *http.Request {
 	return req.WithContext(ctx)
 }
 
-func isOpaque(x *ruleIndex, rule *Rule) bool {
+func isOpaque(x *ruleIndex, req *Requirement) bool {
 	for _, i := range x.opaque {
-		if x.rules[i] == rule {
+		if x.rules[i].req == req {
 			return true
 		}
 	}
 	return false
 }
 
-func ruleName(r *Rule) string {
+func ruleName(r *Requirement) string {
 	if r == nil {
 		return "<none>"
 	}
 	return r.Name
 }
 
-func describeRules(rules []*Rule) string {
+func describeRules(rules []rule) string {
 	var sb strings.Builder
 	for _, r := range rules {
-		fmt.Fprintf(&sb, "\n  %s: %v", r.Name, r.matcherSets)
+		fmt.Fprintf(&sb, "\n  %s: %v", r.req.Name, r.match)
 	}
 	return sb.String()
 }

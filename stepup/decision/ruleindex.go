@@ -1,7 +1,6 @@
-package stepup
+package decision
 
 import (
-	"fmt"
 	"net/http"
 	"runtime"
 	"slices"
@@ -10,7 +9,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
-// ruleIndexMin is the number of rules from which a handler looks rules up
+// ruleIndexMin is the number of rules from which a policy looks rules up
 // in a ruleIndex instead of trying each in turn. Below it the linear scan
 // is as fast and allocates nothing for the request path it does not clean.
 const ruleIndexMin = 8
@@ -27,23 +26,23 @@ const ruleIndexMin = 8
 // order with their full matchers, so the first match wins exactly as in
 // the linear scan: the index only skips rules that cannot match.
 type ruleIndex struct {
-	rules  []*Rule
+	rules  []rule
 	opaque []int32            // rule positions tried for every request, ascending
 	exact  map[string][]int32 // cleaned lower-case path → rule positions, ascending
 	prefix map[string][]int32 // path prefix → rule positions, ascending
 	lens   []int              // distinct prefix lengths, ascending
 }
 
-// newRuleIndex indexes provisioned rules (their matcherSets loaded). It
+// newRuleIndex indexes compiled rules. It
 // returns nil on Windows, where Caddy's path matcher also rewrites
 // backslashes and dot-segments in ways the index does not mirror.
-func newRuleIndex(rules []*Rule) *ruleIndex {
+func newRuleIndex(rules []rule) *ruleIndex {
 	if runtime.GOOS == "windows" {
 		return nil
 	}
 	x := &ruleIndex{rules: rules, exact: map[string][]int32{}, prefix: map[string][]int32{}}
-	for i, rule := range rules {
-		exact, prefix, ok := indexablePaths(rule.matcherSets)
+	for i := range rules {
+		exact, prefix, ok := indexablePaths(rules[i].match)
 		if !ok {
 			x.opaque = append(x.opaque, int32(i))
 			continue
@@ -152,7 +151,7 @@ func indexedPath(r *http.Request) string {
 
 // first returns the first rule in config order that matches r, or nil. An
 // error is the first one a rule tried in order returned, as in the scan.
-func (x *ruleIndex) first(r *http.Request) (*Rule, error) {
+func (x *ruleIndex) first(r *http.Request) (*Requirement, error) {
 	var buf [16]int32
 	cands := buf[:0]
 	key := indexedPath(r)
@@ -179,13 +178,8 @@ func (x *ruleIndex) first(r *http.Request) (*Rule, error) {
 			continue
 		}
 		last = pos
-		rule := x.rules[pos]
-		ok, err := rule.matches(r)
-		if err != nil {
-			return nil, fmt.Errorf("rule %q: %w", rule.Name, err)
-		}
-		if ok {
-			return rule, nil
+		if req, err := x.rules[pos].matches(r); req != nil || err != nil {
+			return req, err
 		}
 	}
 	return nil, nil
@@ -193,14 +187,10 @@ func (x *ruleIndex) first(r *http.Request) (*Rule, error) {
 
 // firstLinear tries every rule in config order: the reference the index
 // must agree with, and what handlers with few rules use.
-func firstLinear(rules []*Rule, r *http.Request) (*Rule, error) {
-	for _, rule := range rules {
-		ok, err := rule.matches(r)
-		if err != nil {
-			return nil, fmt.Errorf("rule %q: %w", rule.Name, err)
-		}
-		if ok {
-			return rule, nil
+func firstLinear(rules []rule, r *http.Request) (*Requirement, error) {
+	for i := range rules {
+		if req, err := rules[i].matches(r); req != nil || err != nil {
+			return req, err
 		}
 	}
 	return nil, nil

@@ -1,4 +1,4 @@
-package stepup
+package decision
 
 import (
 	"context"
@@ -21,25 +21,24 @@ func BenchmarkRuleIndex(b *testing.B) {
 		n       int
 		headers bool
 	}{{1, false}, {10, false}, {100, false}, {1000, false}, {1000, true}} {
-		var rules []*Rule
+		var specs []*testRule
 		for i := range c.n {
-			rules = append(rules, &Rule{Name: fmt.Sprintf("area%d", i),
+			specs = append(specs, &testRule{Name: fmt.Sprintf("area%d", i),
 				MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": mustJSON([]string{fmt.Sprintf("/area%d/*", i)})}}})
 			if c.headers && i%100 == 0 {
-				rules = append(rules, &Rule{Name: fmt.Sprintf("hdr%d", i),
+				specs = append(specs, &testRule{Name: fmt.Sprintf("hdr%d", i),
 					MatcherSetsRaw: caddyhttp.RawMatcherSets{{"header": mustJSON(map[string][]string{"X-Tier": {fmt.Sprint(i)}})}}})
 			}
 		}
-		provisionRules(b, rules)
+		rules := compileRules(b, specs)
 		x := newRuleIndex(rules)
 		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("https://app.example/area%d/page", c.n-1), nil)
 		req = req.WithContext(context.WithValue(req.Context(), caddy.ReplacerCtxKey, caddy.NewReplacer()))
-		want := rules[len(rules)-1]
+		want := rules[len(rules)-1].req
 		if c.headers {
-			want = rules[len(rules)-1]
 			for _, r := range rules {
-				if r.Name == fmt.Sprintf("area%d", c.n-1) {
-					want = r
+				if r.req.Name == fmt.Sprintf("area%d", c.n-1) {
+					want = r.req
 				}
 			}
 		}
