@@ -2,6 +2,8 @@ package main
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -21,10 +23,13 @@ import (
 
 // provider is a throwaway OpenID Provider for minting sessions: discovery,
 // JWKS, an authorization endpoint that signs the user in at once, and a
-// token endpoint issuing RS256 ID tokens with the claims stepup checks.
+// token endpoint issuing RS256 (or ES256) ID tokens with the claims stepup
+// checks, plus the email claims oauth2-proxy needs (the login benchmark).
 type provider struct {
 	issuer  string
+	alg     string // RS256 or ES256
 	key     *rsa.PrivateKey
+	ecKey   *ecdsa.PrivateKey
 	subject string
 	acr     string
 	amr     []string
@@ -35,20 +40,36 @@ type provider struct {
 }
 
 func startProvider(subject, acr string, amr []string) (*provider, error) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	return startProviderAlg("RS256", "127.0.0.1:0", subject, acr, amr)
+}
+
+// startProviderAlg is startProvider signing ID tokens with alg (RS256 with
+// a 2048-bit key, or ES256), listening on listen.
+func startProviderAlg(alg, listen, subject, acr string, amr []string) (*provider, error) {
+	p := &provider{alg: alg, subject: subject, acr: acr, amr: amr, nonces: map[string]string{}}
+	var err error
+	switch alg {
+	case "RS256":
+		p.key, err = rsa.GenerateKey(rand.Reader, 2048)
+	case "ES256":
+		p.ecKey, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	default:
+		err = fmt.Errorf("unknown alg %q", alg)
+	}
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, err
 	}
-	p := &provider{issuer: "http://" + ln.Addr().String(), key: key, subject: subject, acr: acr, amr: amr, nonces: map[string]string{}}
+	p.issuer = "http://" + ln.Addr().String()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
 	mux.HandleFunc("GET /jwks", p.jwks)
 	mux.HandleFunc("GET /authorize", p.authorize)
 	mux.HandleFunc("POST /token", p.token)
+	mux.HandleFunc("GET /userinfo", p.userinfo)
 	p.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go p.srv.Serve(ln)
 	return p, nil
@@ -62,20 +83,36 @@ func (p *provider) discovery(w http.ResponseWriter, _ *http.Request) {
 		"authorization_endpoint":                p.issuer + "/authorize",
 		"token_endpoint":                        p.issuer + "/token",
 		"jwks_uri":                              p.issuer + "/jwks",
+		"userinfo_endpoint":                     p.issuer + "/userinfo",
 		"response_types_supported":              []string{"code"},
 		"subject_types_supported":               []string{"public"},
-		"id_token_signing_alg_values_supported": []string{"RS256"},
-		"token_endpoint_auth_methods_supported": []string{"client_secret_basic"},
+		"id_token_signing_alg_values_supported": []string{p.alg},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
+		"code_challenge_methods_supported":      []string{"S256"},
 	})
 }
 
 func (p *provider) jwks(w http.ResponseWriter, _ *http.Request) {
 	b64 := base64.RawURLEncoding.EncodeToString
-	writeJSON(w, map[string]any{"keys": []map[string]string{{
-		"kty": "RSA", "use": "sig", "alg": "RS256", "kid": "bench",
-		"n": b64(p.key.N.Bytes()), "e": b64(big.NewInt(int64(p.key.E)).Bytes()),
-	}}})
+	key := map[string]string{"use": "sig", "alg": p.alg, "kid": "bench"}
+	if p.ecKey != nil {
+		key["kty"], key["crv"] = "EC", "P-256"
+		key["x"], key["y"] = b64(p.ecKey.X.FillBytes(make([]byte, 32))), b64(p.ecKey.Y.FillBytes(make([]byte, 32)))
+	} else {
+		key["kty"], key["n"], key["e"] = "RSA", b64(p.key.N.Bytes()), b64(big.NewInt(int64(p.key.E)).Bytes())
+	}
+	writeJSON(w, map[string]any{"keys": []map[string]string{key}})
 }
+
+// userinfo answers any bearer with the subject's claims (oauth2-proxy may
+// ask; stepup never does).
+func (p *provider) userinfo(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, map[string]any{"sub": p.subject, "email": benchEmail, "email_verified": true})
+}
+
+// benchEmail is the subject's address: oauth2-proxy refuses a login
+// without a verified email.
+const benchEmail = "bench@example.com"
 
 // authorize signs the user in without asking and returns to the client.
 func (p *provider) authorize(w http.ResponseWriter, r *http.Request) {
@@ -98,6 +135,9 @@ func (p *provider) authorize(w http.ResponseWriter, r *http.Request) {
 
 func (p *provider) token(w http.ResponseWriter, r *http.Request) {
 	clientID, _, ok := r.BasicAuth()
+	if !ok && r.PostFormValue("client_id") != "" { // client_secret_post
+		clientID, ok = r.PostFormValue("client_id"), true
+	}
 	code := r.PostFormValue("code")
 	p.mu.Lock()
 	nonce, known := p.nonces[code]
@@ -112,7 +152,7 @@ func (p *provider) token(w http.ResponseWriter, r *http.Request) {
 	idToken, err := p.sign(map[string]any{
 		"iss": p.issuer, "sub": p.subject, "aud": clientID, "nonce": nonce,
 		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "auth_time": now.Unix(),
-		"acr": p.acr, "amr": p.amr,
+		"acr": p.acr, "amr": p.amr, "email": benchEmail, "email_verified": true,
 	})
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -121,9 +161,9 @@ func (p *provider) token(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"access_token": randomString(), "token_type": "Bearer", "expires_in": 3600, "id_token": idToken})
 }
 
-// sign makes an RS256 JWT.
+// sign makes a JWT signed with the provider's alg.
 func (p *provider) sign(claims map[string]any) (string, error) {
-	header, _ := json.Marshal(map[string]string{"alg": "RS256", "kid": "bench", "typ": "JWT"})
+	header, _ := json.Marshal(map[string]string{"alg": p.alg, "kid": "bench", "typ": "JWT"})
 	payload, err := json.Marshal(claims)
 	if err != nil {
 		return "", err
@@ -131,6 +171,15 @@ func (p *provider) sign(claims map[string]any) (string, error) {
 	b64 := base64.RawURLEncoding.EncodeToString
 	input := b64(header) + "." + b64(payload)
 	digest := sha256.Sum256([]byte(input))
+	if p.ecKey != nil {
+		r, s, err := ecdsa.Sign(rand.Reader, p.ecKey, digest[:])
+		if err != nil {
+			return "", err
+		}
+		// JWS ES256: R and S, 32 bytes each (RFC 7518 §3.4), not ASN.1.
+		sig := append(r.FillBytes(make([]byte, 32)), s.FillBytes(make([]byte, 32))...)
+		return input + "." + b64(sig), nil
+	}
 	sig, err := rsa.SignPKCS1v15(rand.Reader, p.key, crypto.SHA256, digest[:])
 	if err != nil {
 		return "", err

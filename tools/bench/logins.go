@@ -1,0 +1,409 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// loginsConfig is what `stepup-bench logins` is told.
+type loginsConfig struct {
+	caddy       string
+	oauth2Proxy string
+	out         string
+	logins      int
+	rounds      int
+	conns       int
+	serverCPU   string
+	clientCPU   string
+	pprof       bool
+}
+
+// loginTarget is one server under test with one OP: stepup in Caddy or
+// oauth2-proxy, with RS256 or ES256 ID tokens.
+type loginTarget struct {
+	name, alg string
+	port      int
+	adminPort int // Caddy only, for the profile
+	cmd       *exec.Cmd
+	opIssuer  string
+	opPID     int
+	start     string // the URL that starts a login
+	callback  string // the callback path
+	cookie    string // the session cookie's name
+	runs      []loginRun
+}
+
+// loginRun is one measured batch of callbacks.
+type loginRun struct {
+	perSec      float64 // logins per second of wall time, server on one core
+	perCoreSec  float64 // logins per second of the server's CPU time
+	cpuPerLogin float64 // µs of server CPU per login
+	opPerLogin  float64 // µs of the OP's CPU per login (context)
+}
+
+// pending is a login up to the IdP's answer: what the browser holds when
+// it follows the redirect to the callback.
+type pending struct {
+	cookie   string
+	callback string
+}
+
+// runLogins measures the callback path (issue 19 item 5): the state check,
+// the code exchange with the OP, the ID token's verification and the
+// session cookie written, for stepup and for oauth2-proxy against the same
+// OP. Logins are prepared up to the IdP's redirect outside the measurement
+// (the start request and the OP's authorization), then the callbacks alone
+// are sent by a few concurrent clients while the server's CPU time is read
+// from /proc: logins per second of server CPU is logins per second per core.
+func runLogins(args []string) error {
+	var c loginsConfig
+	fs := flag.NewFlagSet("logins", flag.ExitOnError)
+	fs.StringVar(&c.caddy, "caddy", "bin/caddy", "Caddy binary with the stepup plugin")
+	fs.StringVar(&c.oauth2Proxy, "oauth2-proxy", "", "oauth2-proxy binary (scripts/build-oauth2-proxy); empty: stepup only")
+	fs.StringVar(&c.out, "out", "artifacts/bench", "output directory")
+	fs.IntVar(&c.logins, "logins", 500, "callbacks per target per round")
+	fs.IntVar(&c.rounds, "rounds", 5, "interleaved rounds")
+	fs.IntVar(&c.conns, "connections", 4, "concurrent clients sending callbacks")
+	fs.StringVar(&c.serverCPU, "server-cpu", "0", "CPU list for the servers under test (taskset)")
+	fs.StringVar(&c.clientCPU, "client-cpu", "1", "CPU list for the OPs (taskset)")
+	fs.BoolVar(&c.pprof, "pprof", false, "after the rounds, save a CPU profile of stepup's callbacks per alg to OUT/profiles/")
+	fs.Parse(args)
+	var err error
+	for _, p := range []*string{&c.caddy, &c.out, &c.oauth2Proxy} {
+		if *p != "" {
+			if *p, err = filepath.Abs(*p); err != nil {
+				return err
+			}
+		}
+	}
+	work := filepath.Join(c.out, "logins-work")
+	if err := os.RemoveAll(work); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	// One OP per alg, each its own process on the client CPU, so its
+	// signing does not count as the server's.
+	ops := map[string]*exec.Cmd{}
+	issuers := map[string]string{}
+	for _, alg := range []string{"RS256", "ES256"} {
+		port := freePort()
+		cmd, err := startPinned(ctx, c.clientCPU, filepath.Join(work, "op-"+alg+".log"), nil, self, "op", "-alg", alg, "-addr", addr(port))
+		if err != nil {
+			return err
+		}
+		defer stop(cmd)
+		if err := waitListening(port, 10*time.Second); err != nil {
+			return err
+		}
+		ops[alg], issuers[alg] = cmd, site(port)
+	}
+
+	var targets []*loginTarget
+	for _, alg := range []string{"RS256", "ES256"} {
+		targets = append(targets, &loginTarget{name: "stepup", alg: alg})
+		if c.oauth2Proxy != "" {
+			targets = append(targets, &loginTarget{name: "oauth2-proxy", alg: alg})
+		}
+	}
+	for _, t := range targets {
+		t.opIssuer, t.opPID = issuers[t.alg], ops[t.alg].Process.Pid
+		if err := t.startServer(ctx, &c, work); err != nil {
+			return err
+		}
+		defer stop(t.cmd)
+	}
+	for _, t := range targets {
+		if err := waitListening(t.port, 20*time.Second); err != nil {
+			return fmt.Errorf("%s %s: %w (see %s)", t.name, t.alg, err, work)
+		}
+		// One whole login first: checks the target is on the path and warms
+		// discovery and the JWKS, which are not the callback's cost.
+		if err := t.warm(); err != nil {
+			return err
+		}
+	}
+
+	before := loadAvg()
+	for round := range c.rounds {
+		batches := make([][]pending, len(targets))
+		for i, t := range targets {
+			if batches[i], err = t.prepare(c.logins); err != nil {
+				return err
+			}
+		}
+		for i := range targets {
+			j := (i + round) % len(targets)
+			t := targets[j]
+			r, err := t.measure(&c, batches[j])
+			if err != nil {
+				return err
+			}
+			t.runs = append(t.runs, r)
+			fmt.Fprintf(os.Stderr, "stepup-bench: logins round %d/%d %-12s %s %7.0f logins/s per core (%6.0f µs CPU each; OP %5.0f µs), %6.0f/s wall\n",
+				round+1, c.rounds, t.name, t.alg, r.perCoreSec, r.cpuPerLogin, r.opPerLogin, r.perSec)
+		}
+	}
+	after := loadAvg()
+	if c.pprof {
+		for _, t := range targets {
+			if t.adminPort != 0 {
+				if err := t.profile(&c); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	table := loginsReport(&c, targets, before, after)
+	if err := os.WriteFile(filepath.Join(c.out, "logins.md"), []byte(table), 0o644); err != nil {
+		return err
+	}
+	fmt.Print(table)
+	return nil
+}
+
+func (t *loginTarget) startServer(ctx context.Context, c *loginsConfig, work string) error {
+	t.port = freePort()
+	dir := filepath.Join(work, t.name+"-"+t.alg)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	logPath := filepath.Join(dir, "server.log")
+	var err error
+	switch t.name {
+	case "stepup":
+		t.adminPort = freePort()
+		t.start, t.callback, t.cookie = site(t.port)+"/admin/dashboard", "/.stepup/callback", "stepup"
+		cf := fmt.Sprintf(`{
+	admin %s
+	persist_config off
+	auto_https off
+	storage file_system %s/storage
+	log {
+		level WARN
+	}
+}
+
+http://127.0.0.1:%d {
+	bind 127.0.0.1
+	stepup {
+		issuer %s
+		client_id bench
+		client_secret bench-secret
+		insecure_loopback_http
+		acr_levels urn:bench:pwd %s
+		rule admin {
+			match /admin*
+			acr %s
+		}
+	}
+	respond "ok"
+}
+`, addr(t.adminPort), dir, t.port, t.opIssuer, benchACR, benchACR)
+		path := filepath.Join(dir, "Caddyfile")
+		if err := os.WriteFile(path, []byte(cf), 0o644); err != nil {
+			return err
+		}
+		env := []string{"HOME=" + dir, "XDG_DATA_HOME=" + dir + "/data", "XDG_CONFIG_HOME=" + dir + "/config"}
+		t.cmd, err = startPinned(ctx, c.serverCPU, logPath, env, c.caddy, "run", "--config", path, "--adapter", "caddyfile")
+	case "oauth2-proxy":
+		// Its defaults plus what a loopback http site needs; a cookie
+		// session (its default store) like stepup's, no upstream call.
+		t.start, t.callback, t.cookie = site(t.port)+"/oauth2/start?rd=%2Fadmin%2Fdashboard", "/oauth2/callback", "_oauth2_proxy"
+		t.cmd, err = startPinned(ctx, c.serverCPU, logPath, nil, c.oauth2Proxy,
+			"--provider=oidc", "--oidc-issuer-url="+t.opIssuer,
+			"--client-id=bench", "--client-secret=bench-secret",
+			"--cookie-secret=0123456789abcdef0123456789abcdef", "--cookie-secure=false",
+			"--email-domain=*", "--http-address="+addr(t.port),
+			"--redirect-url="+site(t.port)+"/oauth2/callback",
+			"--upstream=static://200", "--skip-provider-button",
+			"--request-logging=false", "--auth-logging=false")
+	}
+	return err
+}
+
+// warm runs one login through to the session cookie.
+func (t *loginTarget) warm() error {
+	batch, err := t.prepare(1)
+	if err != nil {
+		return err
+	}
+	return t.callbackOnce(http.DefaultClient, batch[0])
+}
+
+var noRedirects = &http.Client{
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	Timeout:       30 * time.Second,
+	Transport:     &http.Transport{MaxIdleConnsPerHost: 64},
+}
+
+// prepare takes n logins up to the IdP's redirect back: the start request
+// (its Set-Cookie is the flow/CSRF cookie) and the OP's authorization.
+func (t *loginTarget) prepare(n int) ([]pending, error) {
+	out := make([]pending, n)
+	for i := range out {
+		req, _ := http.NewRequest(http.MethodGet, t.start, nil)
+		req.Header.Set("Accept", "text/html")
+		req.Header.Set("Sec-Fetch-Mode", "navigate")
+		req.Header.Set("User-Agent", benchUA)
+		resp, err := noRedirects.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: start: %w", t.name, t.alg, err)
+		}
+		drain(resp, nil)
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, t.opIssuer) {
+			return nil, fmt.Errorf("%s %s: start answered %s to %q, not a redirect to the OP", t.name, t.alg, resp.Status, loc)
+		}
+		var cookies []string
+		for _, c := range resp.Cookies() {
+			cookies = append(cookies, c.Name+"="+c.Value)
+		}
+		resp, err = noRedirects.Get(loc)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: authorize: %w", t.name, t.alg, err)
+		}
+		drain(resp, nil)
+		back, err := url.Parse(resp.Header.Get("Location"))
+		if err != nil || back.Path != t.callback {
+			return nil, fmt.Errorf("%s %s: the OP answered %s to %q, not the callback", t.name, t.alg, resp.Status, resp.Header.Get("Location"))
+		}
+		out[i] = pending{cookie: strings.Join(cookies, "; "), callback: back.String()}
+	}
+	return out, nil
+}
+
+// callbackOnce sends one callback as the browser would and checks that it
+// ends in a session cookie and a redirect to the page first asked for.
+func (t *loginTarget) callbackOnce(client *http.Client, p pending) error {
+	req, _ := http.NewRequest(http.MethodGet, p.callback, nil)
+	req.Header.Set("Cookie", p.cookie)
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("User-Agent", benchUA)
+	resp, err := noRedirects.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: callback: %w", t.name, t.alg, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	session := false
+	for _, c := range resp.Cookies() {
+		name := strings.TrimPrefix(c.Name, "__Host-")
+		session = session || ((name == t.cookie || name == t.cookie+"_0") && c.Value != "") // oauth2-proxy splits a large cookie into _0, _1…
+	}
+	if (resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther) || !strings.HasSuffix(resp.Header.Get("Location"), "/admin/dashboard") || !session {
+		return fmt.Errorf("%s %s: callback answered %s to %q without a session cookie (%s): not a completed login: %q",
+			t.name, t.alg, resp.Status, resp.Header.Get("Location"), t.cookie, resp.Header["Set-Cookie"])
+	}
+	return nil
+}
+
+// measure sends the batch's callbacks from c.conns clients and reads the
+// server's and the OP's CPU time around them.
+func (t *loginTarget) measure(c *loginsConfig, batch []pending) (loginRun, error) {
+	server, op := []int{t.cmd.Process.Pid}, []int{t.opPID}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, c.conns)
+	s0, o0, start := cpuNanos(server), cpuNanos(op), time.Now()
+	for range c.conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(batch) {
+					return
+				}
+				if err := t.callbackOnce(noRedirects, batch[i]); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	wall := time.Since(start).Seconds()
+	s1, o1 := cpuNanos(server), cpuNanos(op)
+	close(errs)
+	if err := <-errs; err != nil {
+		return loginRun{}, err
+	}
+	n := float64(len(batch))
+	cpu := float64(s1-s0) / 1e9
+	return loginRun{perSec: n / wall, perCoreSec: n / cpu, cpuPerLogin: cpu / n * 1e6, opPerLogin: float64(o1-o0) / 1e3 / n}, nil
+}
+
+// profile takes a CPU profile of Caddy while it serves callbacks.
+func (t *loginTarget) profile(c *loginsConfig) error {
+	dir := filepath.Join(c.out, "profiles")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	// Enough callbacks to keep the server busy for the whole profile.
+	batch, err := t.prepare(max(4*c.logins, 3000))
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dir, fmt.Sprintf("logins-%s-%s.pprof", t.name, t.alg))
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=5", addr(t.adminPort)))
+		if err != nil {
+			done <- err
+			return
+		}
+		defer resp.Body.Close()
+		f, err := os.Create(path)
+		if err == nil {
+			_, err = io.Copy(f, resp.Body)
+			f.Close()
+		}
+		done <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	deadline := time.Now().Add(5 * time.Second)
+	for i := 0; time.Now().Before(deadline) && i < len(batch); {
+		end := min(i+c.logins, len(batch))
+		if _, err := t.measure(c, batch[i:end]); err != nil {
+			return err
+		}
+		i = end
+	}
+	if err := <-done; err != nil {
+		return fmt.Errorf("profiling %s %s: %w", t.name, t.alg, err)
+	}
+	fmt.Fprintf(os.Stderr, "stepup-bench: CPU profile of %s %s callbacks: %s\n", t.name, t.alg, path)
+	return nil
+}
+
+// serveOP runs the bench OP in its own process (`stepup-bench op`).
+func serveOP(args []string) error {
+	fs := flag.NewFlagSet("op", flag.ExitOnError)
+	alg := fs.String("alg", "RS256", "ID token signature: RS256 or ES256")
+	listen := fs.String("addr", "127.0.0.1:0", "listen address")
+	fs.Parse(args)
+	if _, err := startProviderAlg(*alg, *listen, benchUser, benchACR, []string{"pwd", "otp"}); err != nil {
+		return err
+	}
+	select {}
+}
