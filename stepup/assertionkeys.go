@@ -9,14 +9,12 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/certmagic"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/internal/keystore"
 )
 
 // assertionKeysStorageKey is where the assertion signing keys live in
@@ -42,10 +40,6 @@ type storedSigningKey struct {
 	Created time.Time `json:"created"`
 }
 
-type storedSigningKeys struct {
-	Keys []storedSigningKey `json:"keys"`
-}
-
 // signingKey is one loaded key.
 type signingKey struct {
 	id      string
@@ -60,23 +54,34 @@ type signingKeySet struct {
 	keys []*signingKey
 }
 
-// assertionKeys loads the signing keys from storage on first use (Provision
-// does no I/O), adds a key under the storage lock when the newest one is due
-// for rotation, and re-reads storage when its copy falls due, so replicas
-// see each other's keys.
+// assertionKeys are the signing keys in storage (a keystore ring), with
+// the publication schedule that rotation and an assertion's lifetime imply.
 type assertionKeys struct {
-	storage  certmagic.Storage
+	ring     *keystore.Ring[storedSigningKey, signingKeySet]
 	rotation time.Duration
 	lifetime time.Duration // of an assertion
-	now      func() time.Time
-
-	set      atomic.Pointer[signingKeySet]
-	mu       sync.Mutex // serialises loads
-	rotating atomic.Bool
 }
 
+// CreatedAt implements keystore.Key.
+func (k storedSigningKey) CreatedAt() time.Time { return k.Created }
+
 func newAssertionKeys(storage certmagic.Storage, rotation, lifetime time.Duration, now func() time.Time) *assertionKeys {
-	return &assertionKeys{storage: storage, rotation: rotation, lifetime: lifetime, now: now}
+	k := &assertionKeys{rotation: rotation, lifetime: lifetime}
+	k.ring = keystore.New(storage, now, keystore.Policy[storedSigningKey, signingKeySet]{
+		Name:       "assertion keys",
+		StorageKey: assertionKeysStorageKey,
+		Rotation:   rotation,
+		Build:      buildSigningKeySet,
+		Keep: func(keys []storedSigningKey, i int, now time.Time) bool {
+			var next time.Time
+			if i+1 < len(keys) {
+				next = keys[i+1].Created
+			}
+			return k.retained(next, now)
+		},
+		Fresh: freshSigningKey,
+	})
+	return k
 }
 
 // lead is how long before it signs a new key is created and published:
@@ -88,22 +93,7 @@ func (k *assertionKeys) lead() time.Duration {
 // keys returns the current key set, loading (and creating) it on first use
 // and refreshing it in the background once the newest key is due.
 func (k *assertionKeys) keys(ctx context.Context) (*signingKeySet, error) {
-	if s := k.set.Load(); s != nil {
-		if k.due(s.keys, k.now()) && k.rotating.CompareAndSwap(false, true) {
-			go func() {
-				defer k.rotating.Store(false)
-				_, _ = k.load(context.WithoutCancel(ctx))
-			}()
-		}
-		return s, nil
-	}
-	return k.load(ctx)
-}
-
-// due reports whether a new key should be created: there is none, or the
-// newest is a rotation old.
-func (k *assertionKeys) due(keys []*signingKey, now time.Time) bool {
-	return len(keys) == 0 || now.Sub(keys[len(keys)-1].created) >= k.rotation
+	return k.ring.Get(ctx)
 }
 
 // signer is the key that signs at now: the newest key that has been
@@ -118,118 +108,44 @@ func (s *signingKeySet) signer(now time.Time, lead time.Duration) *signingKey {
 	return s.keys[0]
 }
 
-// retiredAt is when key i stopped signing: when its successor started.
-// The zero time means it still signs (or will).
-func (s *signingKeySet) retiredAt(i int, lead time.Duration) time.Time {
-	if i+1 >= len(s.keys) {
-		return time.Time{}
-	}
-	return s.keys[i+1].created.Add(lead)
-}
-
 // published returns the keys verifiers need at now: every key that signs or
 // will sign, and each retired one until the assertions it signed expired.
 func (k *assertionKeys) published(s *signingKeySet, now time.Time) []*signingKey {
 	var out []*signingKey
 	for i, key := range s.keys {
-		if k.retained(s, i, now) {
+		var next time.Time
+		if i+1 < len(s.keys) {
+			next = s.keys[i+1].created
+		}
+		if k.retained(next, now) {
 			out = append(out, key)
 		}
 	}
 	return out
 }
 
-func (k *assertionKeys) retained(s *signingKeySet, i int, now time.Time) bool {
-	retired := s.retiredAt(i, k.lead())
-	return retired.IsZero() || now.Before(retired.Add(k.lifetime+assertionKeySkew))
+// retained reports whether a key whose successor was created at next (zero:
+// it has none, so it signs or will) is still needed at now. It stopped
+// signing when its successor started, a lead after next.
+func (k *assertionKeys) retained(next, now time.Time) bool {
+	return next.IsZero() || now.Before(next.Add(k.lead()+k.lifetime+assertionKeySkew))
 }
 
-func (k *assertionKeys) load(ctx context.Context) (*signingKeySet, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	stored, err := k.read(ctx)
-	if err != nil {
-		return nil, err
-	}
-	set, err := buildSigningKeySet(stored)
-	if err != nil {
-		return nil, err
-	}
-	if k.due(set.keys, k.now()) {
-		if stored, err = k.rotate(ctx); err != nil {
-			return nil, err
-		}
-		if set, err = buildSigningKeySet(stored); err != nil {
-			return nil, err
-		}
-	}
-	k.set.Store(set)
-	return set, nil
-}
-
-func (k *assertionKeys) read(ctx context.Context) (storedSigningKeys, error) {
-	var s storedSigningKeys
-	raw, err := k.storage.Load(ctx, assertionKeysStorageKey)
-	if errors.Is(err, fs.ErrNotExist) {
-		return s, nil
-	}
-	if err != nil {
-		return s, fmt.Errorf("loading assertion keys from storage: %w", err)
-	}
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return s, fmt.Errorf("decoding assertion keys at %s: %w", assertionKeysStorageKey, err)
-	}
-	return s, nil
-}
-
-// rotate adds a fresh key and prunes those no verifier needs any more. It
-// re-reads under the storage lock so that replicas rotating at once add one
-// key, not one each.
-func (k *assertionKeys) rotate(ctx context.Context) (storedSigningKeys, error) {
-	if err := k.storage.Lock(ctx, assertionKeysStorageKey); err != nil {
-		return storedSigningKeys{}, fmt.Errorf("locking assertion keys: %w", err)
-	}
-	defer func() { _ = k.storage.Unlock(context.WithoutCancel(ctx), assertionKeysStorageKey) }()
-	stored, err := k.read(ctx)
-	if err != nil {
-		return stored, err
-	}
-	set, err := buildSigningKeySet(stored)
-	if err != nil {
-		return stored, err
-	}
-	now := k.now()
-	if !k.due(set.keys, now) {
-		return stored, nil
-	}
-	kept := stored.Keys[:0]
-	for i, key := range stored.Keys {
-		if k.retained(set, i, now) {
-			kept = append(kept, key)
-		}
-	}
+func freshSigningKey(_ []storedSigningKey, now time.Time) (storedSigningKey, error) {
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return stored, err
+		return storedSigningKey{}, err
 	}
 	der, err := x509.MarshalPKCS8PrivateKey(priv)
 	if err != nil {
-		return stored, err
+		return storedSigningKey{}, err
 	}
-	stored.Keys = append(kept, storedSigningKey{ID: thumbprint(&priv.PublicKey), PKCS8: der, Created: now.UTC()})
-	raw, err := json.Marshal(stored)
-	if err != nil {
-		return stored, err
-	}
-	if err := k.storage.Store(ctx, assertionKeysStorageKey, raw); err != nil {
-		return stored, fmt.Errorf("storing assertion keys: %w", err)
-	}
-	return stored, nil
+	return storedSigningKey{ID: thumbprint(&priv.PublicKey), PKCS8: der, Created: now.UTC()}, nil
 }
 
-func buildSigningKeySet(s storedSigningKeys) (*signingKeySet, error) {
-	set := &signingKeySet{keys: make([]*signingKey, 0, len(s.Keys))}
-	for _, key := range s.Keys {
+func buildSigningKeySet(keys []storedSigningKey) (*signingKeySet, error) {
+	set := &signingKeySet{keys: make([]*signingKey, 0, len(keys))}
+	for _, key := range keys {
 		parsed, err := x509.ParsePKCS8PrivateKey(key.PKCS8)
 		if err != nil {
 			return nil, fmt.Errorf("assertion key %s at %s: %w", key.ID, assertionKeysStorageKey, err)

@@ -35,7 +35,7 @@ func BenchmarkFirstRequestAfterReload(b *testing.B) {
 	// The running config: its handler holds the shared keyring, loaded.
 	old, cancelOld := provision()
 	defer func() { cancelOld(); _ = old.Cleanup() }()
-	for deadline := time.Now().Add(20 * time.Second); old.sealer.ring.set.Load() == nil; time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(20 * time.Second); old.sealer.ring.current() == nil; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			b.Fatal("cookie keys never loaded")
 		}

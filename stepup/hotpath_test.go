@@ -245,15 +245,15 @@ func TestKeyRotationRetiresCachedSessions(t *testing.T) {
 	s := th.session("urn:otp")
 	s.Expires = th.clock.now().Add(48 * time.Hour)
 	cookie := th.cookieFor(t, s)
-	before := th.sealer.ring.set.Load()
+	before := th.sealer.ring.current()
 	if th.readSession(request("GET", "http://127.0.0.1/admin", "Cookie", cookie)) == nil || th.sessions.get(cookieValueOf(cookie), before) == nil {
 		t.Fatal("session not opened and cached")
 	}
 	th.clock.add(25 * time.Hour)
-	if _, err := th.sealer.ring.load(context.Background(), true); err != nil {
+	if _, err := th.sealer.ring.ring.Load(context.Background(), true); err != nil {
 		t.Fatal(err)
 	}
-	after := th.sealer.ring.set.Load()
+	after := th.sealer.ring.current()
 	if after == before {
 		t.Fatal("the keys did not rotate")
 	}

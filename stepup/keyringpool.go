@@ -6,7 +6,8 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/certmagic"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/internal/keystore"
 )
 
 // keyrings holds cookie keyrings across handlers and config reloads. The
@@ -15,27 +16,10 @@ import (
 // with one rotation shares a keyring: a reload of N handlers, and the
 // first request to each, read storage once instead of N times (issue 19;
 // in Kubernetes the storage is the API server).
-var keyrings = caddy.NewUsagePool()
+var keyrings = keystore.NewPool[*keyring]()
 
 // keyringWarmTimeout bounds the background load started at Provision.
 const keyringWarmTimeout = 30 * time.Second
-
-// sharedKeyring is a pooled keyring; nothing to release when the last
-// config using it is unloaded.
-type sharedKeyring struct{ ring *keyring }
-
-// Destruct implements caddy.Destructor.
-func (sharedKeyring) Destruct() error { return nil }
-
-// keyringKey identifies a storage across reloads: by its String (the file
-// storage's path, a module's own description) when it has one, else by
-// the instance, which shares within one config only.
-func keyringKey(storage certmagic.Storage, rotation time.Duration) string {
-	if s, ok := storage.(fmt.Stringer); ok {
-		return fmt.Sprintf("%T\x00%s\x00%d", storage, s.String(), rotation)
-	}
-	return fmt.Sprintf("%T\x00%p\x00%d", storage, storage, rotation)
-}
 
 // provisionKeyring returns the handler's keyring. With the real clock it is
 // the shared one, loaded in the background when new so that no request
@@ -47,15 +31,12 @@ func (h *Handler) provisionKeyring(ctx caddy.Context, realClock bool) (*keyring,
 	if !realClock {
 		return newKeyring(h.storage, rotation, h.now), nil
 	}
-	key := keyringKey(h.storage, rotation)
-	v, loaded, err := keyrings.LoadOrNew(key, func() (caddy.Destructor, error) {
-		return sharedKeyring{ring: newKeyring(h.storage, rotation, time.Now)}, nil
-	})
+	key := keystore.StorageID(h.storage, rotation)
+	ring, loaded, err := keyrings.Get(key, func() *keyring { return newKeyring(h.storage, rotation, time.Now) })
 	if err != nil {
 		return nil, err
 	}
 	h.keyringKey = key
-	ring := v.(sharedKeyring).ring
 	if !loaded {
 		go func() {
 			warm, cancel := context.WithTimeout(ctx, keyringWarmTimeout)
@@ -70,23 +51,18 @@ func (h *Handler) provisionKeyring(ctx caddy.Context, realClock bool) (*keyring,
 // releaseKeyring gives the shared keyrings back to their pools.
 func (h *Handler) releaseKeyring() {
 	if h.keyringKey != "" {
-		_, _ = keyrings.Delete(h.keyringKey)
+		keyrings.Release(h.keyringKey)
 		h.keyringKey = ""
 	}
 	if h.assertionKeysKey != "" {
-		_, _ = assertionKeyrings.Delete(h.assertionKeysKey)
+		assertionKeyrings.Release(h.assertionKeysKey)
 		h.assertionKeysKey = ""
 	}
 }
 
 // assertionKeyrings shares assertion signing keys the same way: one
 // storage key, so one set per (storage, rotation, lifetime).
-var assertionKeyrings = caddy.NewUsagePool()
-
-type sharedAssertionKeys struct{ keys *assertionKeys }
-
-// Destruct implements caddy.Destructor.
-func (sharedAssertionKeys) Destruct() error { return nil }
+var assertionKeyrings = keystore.NewPool[*assertionKeys]()
 
 // provisionAssertionKeys returns the handler's assertion signing keys:
 // shared when its cookie keyring is (the real clock), else its own.
@@ -95,13 +71,13 @@ func (h *Handler) provisionAssertionKeys(rotation, lifetime time.Duration) *asse
 	if h.keyringKey == "" {
 		return newAssertionKeys(h.storage, rotation, lifetime, h.now)
 	}
-	key := fmt.Sprintf("%s\x00%d", keyringKey(h.storage, rotation), lifetime)
-	v, _, err := assertionKeyrings.LoadOrNew(key, func() (caddy.Destructor, error) {
-		return sharedAssertionKeys{keys: newAssertionKeys(h.storage, rotation, lifetime, time.Now)}, nil
+	key := fmt.Sprintf("%s\x00%d", keystore.StorageID(h.storage, rotation), lifetime)
+	keys, _, err := assertionKeyrings.Get(key, func() *assertionKeys {
+		return newAssertionKeys(h.storage, rotation, lifetime, time.Now)
 	})
 	if err != nil {
 		return newAssertionKeys(h.storage, rotation, lifetime, h.now)
 	}
 	h.assertionKeysKey = key
-	return v.(sharedAssertionKeys).keys
+	return keys
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/certmagic"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/internal/keystore"
 )
 
 // countingStorage is a file storage that counts reads of the cookie keys.
@@ -75,7 +77,7 @@ func provisionProduction(t *testing.T, n int, op string, st certmagic.Storage) (
 // load started at Provision.
 func waitForKeys(t *testing.T, h *Handler) {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); h.sealer.ring.set.Load() == nil; time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(20 * time.Second); h.sealer.ring.current() == nil; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("cookie keys never loaded in the background")
 		}
@@ -135,7 +137,7 @@ func TestReloadOfManyHandlersReadsKeysAndDiscoversOnce(t *testing.T) {
 		t.Errorf("discovery ran %d times for %d handlers of one issuer, want 1", got, 2*n)
 	}
 
-	key := keyringKey(st, time.Duration(fresh[0].Session.KeyRotation))
+	key := keystore.StorageID(st, time.Duration(fresh[0].Session.KeyRotation))
 	for _, h := range fresh {
 		_ = h.Cleanup()
 	}

@@ -118,7 +118,9 @@ func TestKeysRotateAndOldKeysStillOpenUntilRetired(t *testing.T) {
 	if got, err := s.open(ctx, sessionPurpose, fresh); err != nil || string(got) != "new" {
 		t.Fatalf("first process cannot open the rotated key's value: %q %v", got, err)
 	}
-	var stored storedKeys
+	var stored struct {
+		Keys []storedKey `json:"keys"`
+	}
 	raw, _ := storage.Load(ctx, keysStorageKey)
 	_ = json.Unmarshal(raw, &stored)
 	if len(stored.Keys) != 2 {

@@ -47,7 +47,7 @@ func fuzzRing(tb testing.TB) *keyring {
 	tb.Helper()
 	storage := &certmagic.FileStorage{Path: tb.TempDir()}
 	secret := sha256.Sum256([]byte("caddy-stepup fuzz corpus key; never use outside tests"))
-	raw, err := json.Marshal(storedKeys{Keys: []storedKey{{ID: fuzzKeyID, Secret: secret[:], Created: fuzzEpoch.UTC()}}})
+	raw, err := json.Marshal(map[string][]storedKey{"keys": {{ID: fuzzKeyID, Secret: secret[:], Created: fuzzEpoch.UTC()}}})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func (h *Handler) readSession(r *http.Request) *session {
 	}
 	// The key set before opening: should a rotation happen meanwhile, the
 	// cache entry is tagged with the older set and simply misses next time.
-	keys := h.sealer.ring.set.Load()
+	keys := h.sealer.ring.current()
 	if s := h.sessions.get(raw, keys); s != nil {
 		if !s.valid(h.now()) {
 			h.metrics.sessionDecodes.WithLabelValues("expired").Inc()
