@@ -57,6 +57,9 @@ func (h *Handler) serveCallback(w http.ResponseWriter, r *http.Request) error {
 		return h.renderFailure(w, r, fail(http.StatusMethodNotAllowed, "method", "The login callback only accepts GET.", errors.New("method "+r.Method)))
 	}
 	s, f, err := h.completeLogin(r)
+	if old := (*outdatedFlow)(nil); errors.As(err, &old) {
+		return h.restartLogin(w, r, old)
+	}
 	if err != nil {
 		var lf *loginFailure
 		if !errors.As(err, &lf) {

@@ -40,8 +40,8 @@ type flowState struct {
 }
 
 // flowVersion marks flow cookies that carry their requirement. A flow
-// from before (it names only a rule) is refused rather than checked
-// against whatever that name means now.
+// from before (it names only a rule) is never checked against whatever
+// that name means now: its login starts over (flowrestart.go).
 const flowVersion = 2
 
 // requirement is what the callback must check: the one the flow was
@@ -235,11 +235,14 @@ func (h *Handler) readFlow(ctx context.Context, r *http.Request, state string) (
 		return nil, err
 	}
 	var f flowState
-	if json.Unmarshal(plain, &f) != nil || f.Version != flowVersion || !constantTimeEqual(f.State, state) {
+	if json.Unmarshal(plain, &f) != nil || !constantTimeEqual(f.State, state) {
 		return nil, errFlow
 	}
 	if h.now().Sub(time.Unix(f.Started, 0)) > flowLifetime {
 		return nil, errFlow
+	}
+	if f.Version != flowVersion {
+		return nil, &outdatedFlow{state: state, returnTo: f.ReturnTo}
 	}
 	return &f, nil
 }
