@@ -48,15 +48,13 @@ func benchHandler(b *testing.B, configure func(h *Handler)) (*Handler, *clock) {
 		ACRLevels:       []string{"urn:pwd", "urn:otp"},
 		UpstreamHeaders: map[string]string{"X-User": "{http.auth.user.id}"},
 		Rules:           testRules(),
-		now:             c.now,
-		storage:         &certmagic.FileStorage{Path: b.TempDir()},
 	}
 	if configure != nil {
 		configure(h)
 	}
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	b.Cleanup(cancel)
-	if err := h.Provision(ctx); err != nil {
+	if err := h.provision(ctx, provisionEnv{now: c.now, storage: &certmagic.FileStorage{Path: b.TempDir()}}); err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = h.Cleanup() })

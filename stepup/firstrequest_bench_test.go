@@ -25,9 +25,8 @@ func BenchmarkFirstRequestAfterReload(b *testing.B) {
 			ACRLevels:       []string{"urn:pwd", "urn:otp"},
 			UpstreamHeaders: map[string]string{"X-User": "{http.auth.user.id}"},
 			Rules:           testRules(),
-			storage:         st,
 		}
-		if err := h.Provision(ctx); err != nil {
+		if err := h.provision(ctx, provisionEnv{storage: st}); err != nil {
 			b.Fatal(err)
 		}
 		return h, cancel

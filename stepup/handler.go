@@ -192,9 +192,9 @@ type Handler struct {
 	// the explain command's probe records it (explainprobe.go).
 	decided func(decision.Decision)
 
-	// Seams for unit tests; production leaves them nil.
-	now     func() time.Time
-	storage certmagic.Storage
+	// Taken from the surroundings at provision (provisionEnv).
+	now     func() time.Time  // the clock
+	storage certmagic.Storage // where keys and held forms live
 }
 
 // SessionConfig configures the session cookie.

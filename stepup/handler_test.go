@@ -73,15 +73,13 @@ func newTestHandler(t *testing.T, issuer string, configure func(h *Handler)) *te
 		InsecureLoopbackHTTP: true,
 		UpstreamHeaders:      map[string]string{"X-User": "{http.auth.user.id}"},
 		Rules:                testRules(),
-		now:                  c.now,
-		storage:              testStorage(t),
 	}
 	if configure != nil {
 		configure(h)
 	}
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	t.Cleanup(cancel)
-	if err := h.Provision(ctx); err != nil {
+	if err := h.provision(ctx, provisionEnv{now: c.now, storage: testStorage(t)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.Validate(); err != nil {

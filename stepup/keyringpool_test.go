@@ -64,9 +64,8 @@ func provisionProduction(t *testing.T, n int, op string, st certmagic.Storage) (
 			ACRLevels:            []string{"urn:pwd", "urn:otp"},
 			InsecureLoopbackHTTP: true,
 			Rules:                testRules(),
-			storage:              st,
 		}
-		if err := hs[i].Provision(ctx); err != nil {
+		if err := hs[i].provision(ctx, provisionEnv{storage: st}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -179,9 +178,8 @@ func TestManyHandlersSigningAssertionsReadTheSigningKeysOnce(t *testing.T) {
 			InsecureLoopbackHTTP: true,
 			Rules:                testRules(),
 			Assertion:            &AssertionConfig{Audience: "backend"},
-			storage:              st,
 		}
-		if err := hs[i].Provision(ctx); err != nil {
+		if err := hs[i].provision(ctx, provisionEnv{storage: st}); err != nil {
 			t.Fatal(err)
 		}
 		defer hs[i].Cleanup()

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
 
 	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
@@ -15,6 +16,18 @@ import (
 // Provision compiles rules and wires shared state. It does no network I/O:
 // discovery and key loading happen on first use.
 func (h *Handler) Provision(ctx caddy.Context) error {
+	return h.provision(ctx, provisionEnv{})
+}
+
+// provisionEnv is what a handler takes from its surroundings rather than
+// from its config. Provision uses the real ones; tests provision with
+// their own clock or storage.
+type provisionEnv struct {
+	now     func() time.Time  // nil: time.Now, with keyrings shared across handlers
+	storage certmagic.Storage // nil: Caddy's configured storage
+}
+
+func (h *Handler) provision(ctx caddy.Context, env provisionEnv) error {
 	h.logger = ctx.Logger()
 	h.outageLog = &logThrottle{every: outageLogEvery}
 	h.freshPassLog = &logThrottle{every: outageLogEvery}
@@ -22,7 +35,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.metrics.register(ctx.GetMetricsRegistry()); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
-	realClock := h.now == nil // an injected clock (tests) keeps its keyring private
+	realClock := env.now == nil // another clock (tests) keeps its keyring private
+	h.now = env.now
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -73,6 +87,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.secureNames = cookieNames{session: "__Host-" + h.Session.CookieName, flowPrefix: "__Secure-" + flowCookiePrefix, flowNext: "__Host-" + flowNextCookie, device: "__Host-" + risk.DeviceCookieName}
 	h.plainNames = cookieNames{session: h.Session.CookieName, flowPrefix: flowCookiePrefix, flowNext: flowNextCookie, device: risk.DeviceCookieName}
+	h.storage = env.storage
 	if h.storage == nil {
 		h.storage = ctx.Storage()
 	}
