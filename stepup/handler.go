@@ -3,7 +3,6 @@
 package stepup
 
 import (
-	"hash/maphash"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -172,7 +171,6 @@ type Handler struct {
 	assertionKeysKey string           // in assertionKeyrings; "" when private
 	risk             *risk.Engine
 	riskConfig       risk.Config // with defaults applied
-	sessionSeed      maphash.Seed
 	stripHeaders     []string
 	stripFolded      map[string]bool // stripHeaders folded as CGI would
 	upstream         []upstreamHeader

@@ -1,7 +1,6 @@
 package stepup
 
 import (
-	"hash/maphash"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -43,7 +42,7 @@ func (h *Handler) assessRisk(w http.ResponseWriter, r *http.Request, repl *caddy
 	}
 	in := risk.Request{Now: h.now(), ClientIP: clientIP(r), Device: h.deviceHash(w, r)}
 	if s.valid(in.Now) {
-		in.SessionKey = maphash.String(h.sessionSeed, s.Subject) ^ uint64(s.Issued.Unix())
+		in.SessionKey = risk.SessionKey(s.Subject, s.Issued.Unix())
 		in.HasLogin, in.Login = s.HasLogin, s.Login
 	}
 	h.risk.Evaluate(&in, &v.result)
@@ -169,7 +168,6 @@ func (h *Handler) denyRisky(w http.ResponseWriter, r *http.Request, repl *caddy.
 
 // provisionRisk builds the risk engine and says what its step-up demands.
 func (h *Handler) provisionRisk(ctx caddy.Context) (*decision.RiskSpec, error) {
-	h.sessionSeed = maphash.MakeSeed()
 	if h.Risk == nil {
 		return nil, nil
 	}

@@ -32,8 +32,22 @@ func (h *Handler) provisionState(ctx caddy.Context) error {
 	h.store, h.storeKey = s, key
 	if s.Backend() != state.BackendMemory {
 		h.freshPasses = &sharedFreshPasses{store: s, scope: h.stateScope(), local: h.freshPasses, failOpen: s.FailOpen()}
+		h.shareRiskFrequency(s)
 	}
 	return nil
+}
+
+// shareRiskFrequency makes the risk engine's frequency counts global: each
+// replica counts locally and merges through the store in the background
+// (risk.SyncEvery); while the store is unreachable, counts are local. The
+// scope names the provider and the counting window, so handlers with the
+// same provider and window count together, on every replica.
+func (h *Handler) shareRiskFrequency(s *state.Store) {
+	if h.risk == nil || h.riskConfig.Frequency == nil {
+		return
+	}
+	scope := fmt.Sprintf("%sfreq%d:", h.stateScope(), time.Duration(h.riskConfig.Frequency.Window).Milliseconds())
+	h.risk.ShareFrequency(s, scope, h.now, nil) // the store logs and counts its errors
 }
 
 // releaseState gives the store back; the last user closes it.

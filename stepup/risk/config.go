@@ -133,7 +133,8 @@ type LocationConfig struct {
 }
 
 // FrequencyConfig scores bursts. Counts are approximate sliding windows kept
-// in fixed-size tables, per replica.
+// in fixed-size tables, per replica; with the handler's `state redis` they
+// are merged across replicas in the background (see ShareFrequency).
 type FrequencyConfig struct {
 	// Window is the sliding window requests are counted over, 1s to 24h.
 	// Default: 1m.

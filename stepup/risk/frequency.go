@@ -15,6 +15,7 @@ type frequency struct {
 	ipLimit   uint64
 	bySession *counterTable
 	byIP      *counterTable
+	shared    *shared // nil: counts are this replica's only
 }
 
 func newFrequency(c *FrequencyConfig) *frequency {
@@ -28,15 +29,25 @@ func newFrequency(c *FrequencyConfig) *frequency {
 	}
 }
 
-// evaluate counts this request and scores the counts.
+// evaluate counts this request and scores the counts: this replica's, plus
+// the other replicas' as last read when the counts are shared.
 func (f *frequency) evaluate(req *Request, ip netip.Addr, out *Result) {
+	sh := f.shared
 	if ip.IsValid() {
-		if f.byIP.hit(f.byIP.ipKey(ip), req.Now) > f.ipLimit {
+		n := f.byIP.hit(f.byIP.ipKey(ip), req.Now)
+		if sh != nil {
+			n += sh.note(ipSharedKey(ip), req.Now)
+		}
+		if n > f.ipLimit {
 			out.add(SignalFrequencyIP, f.weight, false)
 		}
 	}
 	if req.SessionKey != 0 {
-		if f.bySession.hit(f.bySession.uintKey(req.SessionKey), req.Now) > f.limit {
+		n := f.bySession.hit(f.bySession.uintKey(req.SessionKey), req.Now)
+		if sh != nil {
+			n += sh.note(sharedKey{'s', req.SessionKey}, req.Now)
+		}
+		if n > f.limit {
 			out.add(SignalFrequencySession, f.weight, false)
 		}
 	}

@@ -20,6 +20,7 @@ type remote struct {
 	opt     valkey.ClientOption
 	prefix  string
 	timeout time.Duration
+	replica string // this store's field in shared counts
 
 	mu     sync.Mutex
 	client valkey.Client
@@ -48,7 +49,7 @@ func newRemote(c *Config, password string) *remote {
 	if c.TLS != nil {
 		opt.TLSConfig = c.TLS.config
 	}
-	return &remote{opt: opt, prefix: c.KeyPrefix, timeout: time.Duration(c.Timeout)}
+	return &remote{opt: opt, prefix: c.KeyPrefix, timeout: time.Duration(c.Timeout), replica: newReplicaID()}
 }
 
 // get returns a connected client, dialling at most once a second while the

@@ -32,6 +32,9 @@ type backend interface {
 	// first count, and returns the new value and the time left in the window.
 	count(ctx context.Context, key string, window time.Duration) (int64, time.Duration, error)
 
+	// mergeCounts adds to and reads shared frequency counts (Store.MergeCounts).
+	mergeCounts(ctx context.Context, window time.Duration, win int64, keys []string, adds, cur, prev []int64) error
+
 	// local is true for the in-process backend: nothing to poll.
 	local() bool
 
