@@ -1,7 +1,6 @@
 package stepup
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -9,6 +8,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/provider"
 	"github.com/caddy-stepup/caddy-stepup/stepup/state"
 )
 
@@ -39,28 +39,20 @@ func (h *Handler) serveBackchannelLogout(w http.ResponseWriter, r *http.Request)
 	if len(tokens) != 1 || tokens[0] == "" {
 		return h.refuseLogout(w, "malformed", errors.New("want exactly one logout_token"))
 	}
-	d, err := h.idp.get(r.Context())
+	c, err := h.idp.VerifyLogoutToken(r.Context(), tokens[0])
+	var refused *provider.Refused
+	if errors.As(err, &refused) {
+		return h.refuseLogout(w, refused.Reason, refused.Err)
+	}
 	if err != nil {
 		revocationMetrics.backchannel.WithLabelValues("idp_unavailable").Inc()
 		return caddyhttp.Error(http.StatusServiceUnavailable, err)
 	}
-	idt, err := d.logoutTokens.Verify(withForcedKeyRefresh(h.idp.ctx(r.Context())), tokens[0])
-	if err != nil {
-		return h.refuseLogout(w, "signature", err)
-	}
-	var payload json.RawMessage
-	if err := idt.Claims(&payload); err != nil {
-		return h.refuseLogout(w, "malformed", err)
-	}
-	c, err := parseLogoutClaims(payload)
-	if err != nil {
-		return h.refuseLogout(w, "claims", err)
-	}
 	now := h.now()
-	if err := c.current(now); err != nil {
+	if err := c.Current(now); err != nil {
 		return h.refuseLogout(w, "expired", err)
 	}
-	first, err := h.store.Claim(r.Context(), "logout_jti", h.stateScope()+c.JTI, logoutJTITTL)
+	first, err := h.store.Claim(r.Context(), "logout_jti", h.stateScope()+c.JTI, provider.LogoutJTITTL)
 	if err != nil {
 		revocationMetrics.backchannel.WithLabelValues("store_unavailable").Inc()
 		return caddyhttp.Error(http.StatusServiceUnavailable, err)

@@ -15,6 +15,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/provider"
 )
 
 // logoutIdP signs logout tokens for a handler whose provider is already
@@ -29,10 +31,7 @@ func withLogoutIdP(tb testing.TB, th *testHandler) *logoutIdP {
 	tb.Helper()
 	idp := &logoutIdP{issuer: th.Provider.Issuer, key: rsaKeyOnce(), clock: th.clock}
 	keys := &oidc.StaticKeySet{PublicKeys: []crypto.PublicKey{idp.key.Public()}}
-	th.idp.mu.Lock()
-	th.idp.found = &discovered{logoutTokens: oidc.NewVerifier(idp.issuer, keys,
-		&oidc.Config{ClientID: th.Provider.ClientID, SkipExpiryCheck: true, Now: th.clock.now, SupportedSigningAlgs: []string{"RS256"}})}
-	th.idp.mu.Unlock()
+	th.idp = provider.Static(th.idpKey(), keys, th.clock.now)
 	return idp
 }
 
@@ -42,7 +41,7 @@ func (idp *logoutIdP) claims(sub, sid string) map[string]any {
 	c := map[string]any{
 		"iss": idp.issuer, "aud": []string{"edge"}, "iat": now.Unix(), "exp": now.Add(time.Minute).Unix(),
 		"jti":    fmt.Sprintf("jti-%d-%s-%s", now.UnixNano(), sub, sid),
-		"events": map[string]any{backchannelLogoutEvent: map[string]any{}},
+		"events": map[string]any{provider.BackchannelLogoutEvent: map[string]any{}},
 	}
 	if sub != "" {
 		c["sub"] = sub
@@ -180,7 +179,7 @@ func TestBadLogoutTokensAreRefusedAndChangeNothing(t *testing.T) {
 		{"wrong issuer", edit(func(c map[string]any) { c["iss"] = "https://evil.example" })},
 		{"no events", edit(func(c map[string]any) { delete(c, "events") })},
 		{"other event", edit(func(c map[string]any) { c["events"] = map[string]any{"urn:other": map[string]any{}} })},
-		{"event not an object", edit(func(c map[string]any) { c["events"] = map[string]any{backchannelLogoutEvent: "x"} })},
+		{"event not an object", edit(func(c map[string]any) { c["events"] = map[string]any{provider.BackchannelLogoutEvent: "x"} })},
 		{"no jti", edit(func(c map[string]any) { delete(c, "jti") })},
 		{"no iat", edit(func(c map[string]any) { delete(c, "iat") })},
 		{"neither sub nor sid", edit(func(c map[string]any) { delete(c, "sub"); delete(c, "sid") })},

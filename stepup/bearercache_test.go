@@ -16,6 +16,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/provider"
 )
 
 // countingKeys is the IdP's key set, counting signature verifications.
@@ -61,10 +63,7 @@ func withBearerIdP(tb testing.TB, h *Handler, c *clock, alg jose.SignatureAlgori
 	}
 	idp := &bearerIdP{issuer: h.Provider.Issuer, alg: alg, key: key, clock: c,
 		keys: &countingKeys{StaticKeySet: oidc.StaticKeySet{PublicKeys: []crypto.PublicKey{key.Public()}}}}
-	h.idp.mu.Lock()
-	h.idp.found = &discovered{accessTokens: oidc.NewVerifier(idp.issuer, idp.keys,
-		&oidc.Config{SkipClientIDCheck: true, Now: c.now, SupportedSigningAlgs: []string{string(alg)}})}
-	h.idp.mu.Unlock()
+	h.idp = provider.Static(h.idpKey(), idp.keys, c.now)
 	return idp
 }
 

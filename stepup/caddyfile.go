@@ -8,6 +8,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/provider"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
 	"github.com/caddy-stepup/caddy-stepup/stepup/state"
 )
@@ -132,7 +133,7 @@ func (p caddyfileParser) unmarshal(d *caddyfile.Dispenser, s *Handler) error {
 			var v string
 			if err = oneArg(d, &v); err == nil {
 				dur, perr := caddy.ParseDuration(v)
-				if perr != nil || dur < minHealthCheckInterval {
+				if perr != nil || dur < provider.MinHealthCheckInterval {
 					return d.Errf("stepup: health_check_interval %q is not a duration of at least 1s such as 10s", v)
 				}
 				s.Provider.HealthCheckInterval = caddy.Duration(dur)

@@ -1,7 +1,6 @@
 package stepup
 
 import (
-	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -10,14 +9,14 @@ import (
 	"time"
 
 	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
-	"github.com/coreos/go-oidc/v3/oidc"
 	"go.uber.org/zap"
-	"golang.org/x/oauth2"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/provider"
 )
 
 // clockSkew tolerates small clock differences between us and the IdP when
 // comparing auth_time with the moment a login was requested.
-const clockSkew = 10 * time.Second
+const clockSkew = provider.ClockSkew
 
 // loginFailure is a refused callback: the status and page shown to the user,
 // and the bounded reason recorded in logs and metrics.
@@ -38,14 +37,6 @@ func (f *loginFailure) Unwrap() error { return f.err }
 
 func fail(status int, reason, msg string, err error) *loginFailure {
 	return &loginFailure{status: status, reason: reason, msg: msg, err: err}
-}
-
-// idTokenClaims are the claims we read beyond what go-oidc verifies.
-type idTokenClaims struct {
-	ACR      string   `json:"acr"`
-	AMR      []string `json:"amr"`
-	AuthTime *int64   `json:"auth_time"`
-	SID      string   `json:"sid"`
 }
 
 // serveCallback completes a login: it checks the attempt belongs to this
@@ -95,7 +86,7 @@ func (h *Handler) retryLogin(w http.ResponseWriter, r *http.Request, f *flowStat
 	h.metrics.logins.WithLabelValues("retry", lf.reason).Inc()
 	h.logger.Info("step-up retried with prompt=login: the identity provider answered with an earlier, weaker sign-in",
 		logRule(f.Rule), zap.String("reason", lf.reason), zap.Error(lf.err), logRequest(r))
-	d, err := h.idp.forLogin(r.Context())
+	d, err := h.idp.ForLogin(r.Context())
 	if err != nil {
 		return h.idpDown(w, r, err)
 	}
@@ -123,68 +114,52 @@ func (h *Handler) completeLogin(r *http.Request) (*session, *flowState, error) {
 	if code == "" {
 		return nil, f, fail(http.StatusBadRequest, "code", "The identity provider returned no authorization code.", errors.New("callback without code"))
 	}
-	d, err := h.idp.get(r.Context())
-	if err != nil {
+	raw, err := h.idp.Exchange(r.Context(), code, f.Verifier, h.redirectURI(r), h.clientSecret)
+	var refused *provider.TokenRefused
+	switch {
+	case errors.As(err, &refused):
+		return nil, f, fail(http.StatusUnauthorized, "token", "The identity provider refused the login.", fmt.Errorf("token endpoint: %s", oauthErrorCode(refused.Code)))
+	case errors.Is(err, provider.ErrNoIDToken):
+		return nil, f, fail(http.StatusUnauthorized, "token", "The identity provider returned no ID token.", err)
+	case err != nil:
+		// The IdP failing (unreachable, 5xx) is an outage, not a verdict on this login.
 		return nil, f, fail(http.StatusServiceUnavailable, "idp", "The identity provider is unavailable; try again shortly.", err)
 	}
-	tok, err := h.exchange(r, d, code, f.Verifier)
+	idt, err := h.idp.VerifyIDToken(r.Context(), raw, f.Nonce)
 	if err != nil {
-		var re *oauth2.RetrieveError
-		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode >= 500 {
-			// The IdP failing is an outage, not a verdict on this login.
-			return nil, f, fail(http.StatusServiceUnavailable, "idp", "The identity provider is unavailable; try again shortly.", fmt.Errorf("token endpoint: %s", re.Response.Status))
-		}
-		if errors.As(err, &re) {
-			return nil, f, fail(http.StatusUnauthorized, "token", "The identity provider refused the login.", fmt.Errorf("token endpoint: %s", oauthErrorCode(re.ErrorCode)))
-		}
-		return nil, f, fail(http.StatusServiceUnavailable, "idp", "The identity provider is unavailable; try again shortly.", err)
-	}
-	raw, _ := tok.Extra("id_token").(string)
-	if raw == "" {
-		return nil, f, fail(http.StatusUnauthorized, "token", "The identity provider returned no ID token.", errors.New("token response without id_token"))
-	}
-	idt, err := d.idTokens.Verify(withForcedKeyRefresh(h.idp.ctx(r.Context())), raw)
-	if err != nil {
-		return nil, f, fail(http.StatusUnauthorized, "token", "The identity provider's answer could not be verified.", err)
+		return nil, f, idTokenRefused(err)
 	}
 	s, err := h.checkIDToken(idt, f)
 	return s, f, err
 }
 
-func (h *Handler) exchange(r *http.Request, d *discovered, code, verifier string) (*oauth2.Token, error) {
-	ctx, cancel := context.WithTimeout(r.Context(), discoveryTimeout)
-	defer cancel()
-	cfg := oauth2.Config{
-		ClientID:     h.Provider.ClientID,
-		ClientSecret: h.clientSecret,
-		Endpoint:     d.tokenEndpoint,
-		RedirectURL:  h.redirectURI(r),
+// idTokenRefused is the page for an ID token the provider client refused.
+func idTokenRefused(err error) *loginFailure {
+	var refused *provider.Refused
+	errors.As(err, &refused)
+	switch {
+	case refused == nil:
+		return fail(http.StatusServiceUnavailable, "idp", "The identity provider is unavailable; try again shortly.", err)
+	case refused.Reason == "nonce":
+		return fail(http.StatusUnauthorized, "nonce", "The identity provider's answer does not belong to this login.", refused.Err)
+	case refused.Reason == "incomplete":
+		return fail(http.StatusUnauthorized, "token", "The identity provider's answer is incomplete.", refused.Err)
+	case refused.Reason == "malformed":
+		return fail(http.StatusUnauthorized, "token", "The identity provider's answer could not be read.", refused.Err)
 	}
-	// One attempt only: oauth2's auto-detection retries a refused code with
-	// another client authentication method, presenting the code twice.
-	cfg.Endpoint.AuthStyle = d.tokenAuthStyle
-	return cfg.Exchange(h.idp.ctx(withIdPEndpoint(ctx, "token")), code, oauth2.VerifierOption(verifier))
+	return fail(http.StatusUnauthorized, "token", "The identity provider's answer could not be verified.", refused.Err)
 }
 
-// checkIDToken applies the checks go-oidc leaves to us: nonce, iat, sub,
-// and that what the IdP actually did meets the rule. acr_values was only a
-// request; the returned claims decide.
-func (h *Handler) checkIDToken(idt *oidc.IDToken, f *flowState) (*session, error) {
-	if !constantTimeEqual(idt.Nonce, f.Nonce) {
-		return nil, fail(http.StatusUnauthorized, "nonce", "The identity provider's answer does not belong to this login.", errors.New("nonce mismatch"))
-	}
-	if idt.Subject == "" || idt.IssuedAt.IsZero() {
-		return nil, fail(http.StatusUnauthorized, "token", "The identity provider's answer is incomplete.", errors.New("id token without sub or iat"))
-	}
-	var c idTokenClaims
-	err := idt.Claims(&c)
-	if err != nil {
-		return nil, fail(http.StatusUnauthorized, "token", "The identity provider's answer could not be read.", err)
-	}
+// checkIDToken applies the checks left once the provider client has
+// verified the ID token (signature, issuer, audience, expiry, nonce, sub,
+// iat): that what the IdP actually did meets the rule. acr_values was only
+// a request; the returned claims decide.
+func (h *Handler) checkIDToken(idt *provider.IDToken, f *flowState) (*session, error) {
 	now := h.now()
-	s := &session{Subject: idt.Subject, ACR: c.ACR, AMR: c.AMR, Issued: now, Expires: now.Add(h.sessionLifetime), LoginRule: f.Rule, SID: c.SID}
-	if s.AuthTime, err = authTimeOf(c.AuthTime, now); err != nil {
-		return nil, fail(http.StatusUnauthorized, "auth_time", "The identity provider's answer is dated in the future.", fmt.Errorf("auth_time %d is after now %d plus %s", *c.AuthTime, now.Unix(), clockSkew))
+	s := &session{Subject: idt.Subject, ACR: idt.ACR, AMR: idt.AMR, Issued: now, Expires: now.Add(h.sessionLifetime), LoginRule: f.Rule, SID: idt.SID}
+	var err error
+	if s.AuthTime, err = authTimeOf(idt.AuthTime, now); err != nil {
+		return nil, fail(http.StatusUnauthorized, "auth_time", "The identity provider's answer is dated in the future.", fmt.Errorf("auth_time %d is after now %d plus %s", *idt.AuthTime, now.Unix(), clockSkew))
 	}
 	if f.Subject != "" && !constantTimeEqual(f.Subject, idt.Subject) {
 		return nil, fail(http.StatusForbidden, "subject", "You signed in as a different user. Sign out first to switch users.", errors.New("step-up returned a different subject"))

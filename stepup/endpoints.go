@@ -45,7 +45,7 @@ func (h *Handler) serveLogin(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return h.refuse(w, r, refusal{status: http.StatusBadRequest, code: errBadRequest, description: "This login link names a rule that does not exist."})
 	}
-	d, err := h.idp.forLogin(r.Context())
+	d, err := h.idp.ForLogin(r.Context())
 	if err != nil {
 		return h.idpDown(w, r, err)
 	}

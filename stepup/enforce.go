@@ -10,6 +10,8 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/provider"
 )
 
 // fallShort answers a request whose credentials do not meet req: an
@@ -61,7 +63,7 @@ func (h *Handler) fallShort(w http.ResponseWriter, r *http.Request, next caddyht
 			"You signed in, but the sign-in still does not meet this page's requirement ("+description+"). Contact your administrator.",
 			fmt.Errorf("login for rule %q just completed but %s still fails", req.Name, reason)))
 	}
-	d, err := h.idp.forLogin(r.Context())
+	d, err := h.idp.ForLogin(r.Context())
 	if err != nil {
 		return h.idpDown(w, r, err)
 	}
@@ -82,7 +84,7 @@ func subjectOf(s *session) string {
 const outageLogEvery = 10 * time.Second
 
 func (h *Handler) idpDown(w http.ResponseWriter, r *http.Request, err error) error {
-	wait, ok := unavailable(err)
+	wait, ok := provider.IsUnavailable(err)
 	if !ok {
 		return caddyhttp.Error(http.StatusServiceUnavailable, err)
 	}

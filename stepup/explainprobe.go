@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
+	"github.com/caddy-stepup/caddy-stepup/stepup/provider"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
 )
 
@@ -39,7 +40,7 @@ type explainRecorder struct {
 	dir     string
 	steps   []*explainedStep
 	reached string
-	idps    map[*Handler]*idpClient
+	idps    map[*Handler]*explainNoIdP
 }
 
 // instrument swaps, in place, every stepup handler for a probe around it and
@@ -238,25 +239,27 @@ func (p *explainProbe) show(step *explainedStep, d decision.Decision) {
 // a request that needs the IdP is recorded as such instead.
 func (rec *explainRecorder) offline(h *Handler, step *explainedStep) {
 	if rec.idps == nil {
-		rec.idps = map[*Handler]*idpClient{}
+		rec.idps = map[*Handler]*explainNoIdP{}
 	}
-	c, ok := rec.idps[h]
+	t, ok := rec.idps[h]
 	if !ok {
-		c = &idpClient{issuer: h.Provider.Issuer, clientID: h.Provider.ClientID, now: h.now}
-		rec.idps[h] = c
-		h.idp = c
+		t = &explainNoIdP{}
+		rec.idps[h] = t
+		h.idp = provider.New(h.idpKey(), provider.Options{Now: h.now, Transport: t})
 		// explain reports what the handler decided; its audit events (and
 		// the outage warning the offline IdP would cause) are noise here.
 		h.logger = zap.NewNop()
 	}
-	c.http = &http.Client{Transport: explainNoIdP{step: step}}
+	t.step = step
 }
 
+// explainNoIdP fails every call to the IdP and marks the step being
+// explained as one that needs it.
 type explainNoIdP struct{ step *explainedStep }
 
 var errExplainNoIdP = errors.New("explain does not contact the identity provider")
 
-func (t explainNoIdP) RoundTrip(*http.Request) (*http.Response, error) {
+func (t *explainNoIdP) RoundTrip(*http.Request) (*http.Response, error) {
 	t.step.NeedsIdP = true
 	return nil, errExplainNoIdP
 }

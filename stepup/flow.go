@@ -7,12 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"golang.org/x/oauth2"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/provider"
 )
 
 // flowState is what one login attempt must remember between the redirect to
@@ -83,7 +83,7 @@ func (h *Handler) flowCookieName(r *http.Request, state string) string {
 // that builds an authorization request, so every login carries PKCE, state
 // and nonce. reauth asks the IdP to authenticate the user again whatever
 // session it holds (prompt=login; see needsReauth).
-func (h *Handler) startLogin(w http.ResponseWriter, r *http.Request, d *discovered, req *decision.Requirement, current *session, returnTo string, reauth bool) error {
+func (h *Handler) startLogin(w http.ResponseWriter, r *http.Request, d *provider.Discovery, req *decision.Requirement, current *session, returnTo string, reauth bool) error {
 	now := h.now()
 	f := flowState{
 		Version:  flowVersion,
@@ -126,47 +126,34 @@ func (h *Handler) startLogin(w http.ResponseWriter, r *http.Request, d *discover
 	return nil
 }
 
-// authorizeURL builds the authorization request.
-func (h *Handler) authorizeURL(r *http.Request, d *discovered, req *decision.Requirement, f *flowState, current *session) string {
-	q := url.Values{}
-	for k, v := range h.Provider.AuthParams {
-		q.Set(k, v)
+// authorizeURL builds the authorization request for req and flow f.
+func (h *Handler) authorizeURL(r *http.Request, d *provider.Discovery, req *decision.Requirement, f *flowState, current *session) string {
+	a := provider.AuthRequest{
+		RedirectURI: h.redirectURI(r),
+		Scopes:      h.scopes,
+		State:       f.State,
+		Nonce:       f.Nonce,
+		Verifier:    f.Verifier,
+		PromptLogin: f.Prompt,
+		Extra:       h.Provider.AuthParams,
 	}
-	q.Set("response_type", "code")
-	q.Set("client_id", h.Provider.ClientID)
-	q.Set("redirect_uri", h.redirectURI(r))
-	q.Set("scope", strings.Join(h.scopes, " "))
-	q.Set("state", f.State)
-	q.Set("nonce", f.Nonce)
-	q.Set("code_challenge", oauth2.S256ChallengeFromVerifier(f.Verifier))
-	q.Set("code_challenge_method", "S256")
 	valid := current.valid(h.now())
 	switch {
 	case req.ACRValues != "":
-		q.Set("acr_values", req.ACRValues)
-		if d.claimsParam {
-			q.Set("claims", essentialACRClaims(req.ACR))
-		}
+		a.ACRValues, a.EssentialACR = req.ACRValues, req.ACR
 	case valid && current.ACR != "":
 		// A rule that only asks for recency should not cost the user the
 		// strength they already have: ask for the same level again (a
 		// request only; the callback does not demand it).
-		q.Set("acr_values", current.ACR)
+		a.ACRValues = current.ACR
 	}
 	if req.HasMaxAge {
-		q.Set("max_age", req.MaxAgeSec)
-	}
-	if f.Prompt {
-		q.Set("prompt", "login")
+		a.MaxAge = req.MaxAgeSec
 	}
 	if valid {
-		q.Set("login_hint", current.Subject)
+		a.LoginHint = current.Subject
 	}
-	sep := "?"
-	if strings.Contains(d.authorizeURL, "?") {
-		sep = "&"
-	}
-	return d.authorizeURL + sep + q.Encode()
+	return d.AuthorizeURL(a)
 }
 
 // needsReauth decides whether the authorization request says prompt=login.
@@ -191,17 +178,6 @@ func (h *Handler) needsReauth(req *decision.Requirement, current *session, now t
 		return false
 	}
 	return !req.ACRSatisfied(current.ACR) || !current.hasAMR(req.AMR)
-}
-
-// essentialACRClaims is the OIDC claims request parameter asking for acr as
-// an essential ID token claim with the acceptable values.
-func essentialACRClaims(acr []string) string {
-	type claim struct {
-		Essential bool     `json:"essential"`
-		Values    []string `json:"values,omitempty"`
-	}
-	b, _ := json.Marshal(map[string]map[string]claim{"id_token": {"acr": {Essential: true, Values: acr}}})
-	return string(b)
 }
 
 // redirectURI is the callback on the host the browser is using; the IdP must

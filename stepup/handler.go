@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
+	"github.com/caddy-stepup/caddy-stepup/stepup/provider"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
 	"github.com/caddy-stepup/caddy-stepup/stepup/state"
 )
@@ -159,7 +160,7 @@ type Handler struct {
 	// Default: 65536.
 	HoldMaxBody *int64 `json:"hold_max_body,omitempty"`
 
-	idp              *idpClient
+	idp              *provider.Client
 	sealer           *sealer
 	scopes           []string
 	clientSecret     string

@@ -1,11 +1,14 @@
 package stepup
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/provider"
 )
 
 // flakyIdP serves a discovery document while up and 503 while down, and
@@ -46,13 +49,13 @@ func TestLoginsGet503WhenTheIdPDiesAfterDiscovery(t *testing.T) {
 	if code := login(); code != http.StatusFound || idp.hits.Load() != 1 {
 		t.Fatalf("first login: %d after %d IdP requests, want a redirect after discovery", code, idp.hits.Load())
 	}
-	th.clock.add(defaultHealthCheckInterval / 2)
+	th.clock.add(provider.DefaultHealthCheckInterval / 2)
 	if code := login(); code != http.StatusFound || idp.hits.Load() != 1 {
 		t.Fatalf("a login within the health interval: %d after %d IdP requests, want a redirect and no probe", code, idp.hits.Load())
 	}
 
 	idp.down.Store(true)
-	th.clock.add(defaultHealthCheckInterval)
+	th.clock.add(provider.DefaultHealthCheckInterval)
 	out := th.serve(t, request("GET", "http://127.0.0.1/admin", "Accept", "text/html"))
 	if out.rec.Code != http.StatusServiceUnavailable || out.rec.Header().Get("Retry-After") == "" || idp.hits.Load() != 2 {
 		t.Fatalf("a login after the IdP died: %d (Retry-After %q) after %d IdP requests, want 503 after one probe",
@@ -68,7 +71,7 @@ func TestLoginsGet503WhenTheIdPDiesAfterDiscovery(t *testing.T) {
 	}
 
 	idp.down.Store(false)
-	th.clock.add(maxBackoff)
+	th.clock.add(provider.MaxBackoff)
 	if code := login(); code != http.StatusFound || idp.hits.Load() != 3 {
 		t.Fatalf("a login after the IdP came back: %d after %d IdP requests, want a redirect after one probe", code, idp.hits.Load())
 	}
@@ -83,11 +86,9 @@ func TestAFailedBackChannelCallMarksTheIdPDown(t *testing.T) {
 		t.Fatalf("first login: %d", code)
 	}
 	idp.down.Store(true)
-	resp, err := th.idp.http.Post(idp.srv.URL+"/token", "application/x-www-form-urlencoded", nil)
-	if err != nil {
-		t.Fatal(err)
+	if _, err := th.idp.Exchange(context.Background(), "code", "verifier", "http://127.0.0.1/.stepup/callback", ""); err == nil {
+		t.Fatal("the token endpoint of a down IdP redeemed a code")
 	}
-	resp.Body.Close()
 	hits := idp.hits.Load()
 	if code := th.serve(t, request("GET", "http://127.0.0.1/admin", "Accept", "text/html")).rec.Code; code != http.StatusServiceUnavailable {
 		t.Fatalf("a login right after the token endpoint failed: %d, want 503", code)

@@ -33,8 +33,8 @@ func (h *Handler) serveLogout(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")
 	target := h.PostLogoutRedirect
 	if h.IdPLogout {
-		if d, err := h.idp.get(r.Context()); err == nil && d.endSessionURL != "" {
-			target = h.endSessionURL(r, d.endSessionURL)
+		if d, err := h.idp.Discover(r.Context()); err == nil && d.EndSessionEndpoint() != "" {
+			target = h.endSessionURL(r, d.EndSessionEndpoint())
 		} else if err != nil {
 			h.logger.Warn("logout: identity provider unavailable; local session cleared only", zap.Error(err))
 		}

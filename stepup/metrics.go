@@ -1,12 +1,9 @@
 package stepup
 
 import (
-	"context"
 	"errors"
-	"net/http"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -104,28 +101,4 @@ func (m *stepupMetrics) register(reg *prometheus.Registry) error {
 	}
 	m.registeredIn.Store(reg)
 	return nil
-}
-
-// idpEndpointKey labels an outgoing IdP call for the latency histogram.
-type idpEndpointKey struct{}
-
-func withIdPEndpoint(ctx context.Context, endpoint string) context.Context {
-	return context.WithValue(ctx, idpEndpointKey{}, endpoint)
-}
-
-// timedTransport observes the latency of every call to the IdP.
-type timedTransport struct {
-	next http.RoundTripper
-	hist *prometheus.HistogramVec
-}
-
-func (t timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	endpoint, _ := r.Context().Value(idpEndpointKey{}).(string)
-	if endpoint == "" {
-		endpoint = "other"
-	}
-	start := time.Now()
-	resp, err := t.next.RoundTrip(r)
-	t.hist.WithLabelValues(endpoint).Observe(time.Since(start).Seconds())
-	return resp, err
 }

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
+	"github.com/caddy-stepup/caddy-stepup/stepup/provider"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
 )
 
@@ -98,11 +99,11 @@ func (h *Handler) provision(ctx caddy.Context, env provisionEnv) error {
 	h.sealer = newSealer(ring, h.Provider.Issuer+"\x00"+h.Provider.ClientID)
 	h.sessions = newSessionCache(sessionCacheSize)
 	h.bearers = newBearerCache(bearerCacheSize)
-	idp, err := loadIdPClient(h.Provider.Issuer, h.Provider.ClientID, h.InsecureLoopbackHTTP, h.now)
+	idp, err := provider.Load(h.idpKey(), provider.Options{Now: h.now, Latency: h.metrics.idpDuration})
 	if err != nil {
 		return err
 	}
-	passes, err := loadFreshPasses(providerKey(h.Provider.Issuer, h.Provider.ClientID, h.InsecureLoopbackHTTP))
+	passes, err := loadFreshPasses(h.idpKey().String())
 	if err != nil {
 		return err
 	}
@@ -110,9 +111,9 @@ func (h *Handler) provision(ctx caddy.Context, env provisionEnv) error {
 	h.idp = idp
 	interval := time.Duration(h.Provider.HealthCheckInterval)
 	if interval == 0 {
-		interval = defaultHealthCheckInterval
+		interval = provider.DefaultHealthCheckInterval
 	}
-	h.idp.setHealthInterval(interval)
+	h.idp.SetHealthInterval(interval)
 	h.provisionAssertion()
 	if err := h.provisionState(ctx); err != nil {
 		return err
@@ -168,12 +169,17 @@ func (h *Handler) Cleanup() error {
 		_ = h.risk.Close()
 	}
 	if h.freshPasses != nil {
-		_, _ = freshPassLedgers.Delete(providerKey(h.Provider.Issuer, h.Provider.ClientID, h.InsecureLoopbackHTTP))
+		_, _ = freshPassLedgers.Delete(h.idpKey().String())
 	}
 	h.releaseState()
 	if h.idp != nil {
-		_, err := providers.Delete(providerKey(h.Provider.Issuer, h.Provider.ClientID, h.InsecureLoopbackHTTP))
-		return err
+		return provider.Release(h.idpKey())
 	}
 	return nil
+}
+
+// idpKey names the provider client this config shares with every config
+// naming the same issuer, client and insecure_loopback_http.
+func (h *Handler) idpKey() provider.Key {
+	return provider.Key{Issuer: h.Provider.Issuer, ClientID: h.Provider.ClientID, LoopbackHTTP: h.InsecureLoopbackHTTP}
 }

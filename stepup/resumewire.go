@@ -54,7 +54,7 @@ func (h *Handler) holdThenLogin(w http.ResponseWriter, r *http.Request, req *dec
 	if claims := s.claims(); req.Loops(&claims, h.now()) {
 		return false, nil
 	}
-	d, err := h.idp.forLogin(r.Context())
+	d, err := h.idp.ForLogin(r.Context())
 	if err != nil {
 		return true, h.idpDown(w, r, err)
 	}

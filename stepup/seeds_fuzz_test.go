@@ -87,7 +87,6 @@ func fuzzSeedCorpora() map[string]fuzzCorpus {
 		"FuzzReturnPath":             {seeds: returnPathSeeds, accepts: returnPathAccepts},
 		"FuzzUnmarshalCaddyfile":     {seeds: caddyfileSeeds, accepts: caddyfileAccepts},
 		"FuzzAuthenticateHeader":     {seeds: authenticateHeaderSeeds},
-		"FuzzParseLogoutClaims":      {seeds: logoutClaimsSeeds, accepts: logoutClaimsAccepts},
 	}
 }
 

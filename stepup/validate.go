@@ -3,7 +3,6 @@ package stepup
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
+	"github.com/caddy-stepup/caddy-stepup/stepup/provider"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
 )
 
@@ -126,7 +126,7 @@ func (h *Handler) validateProvider() error {
 	if p.ClientID == "" {
 		return errors.New("provider client_id: required (this relying party's client id at the IdP)")
 	}
-	if p.HealthCheckInterval != 0 && time.Duration(p.HealthCheckInterval) < minHealthCheckInterval {
+	if p.HealthCheckInterval != 0 && time.Duration(p.HealthCheckInterval) < provider.MinHealthCheckInterval {
 		return fmt.Errorf("provider health_check_interval: %s is shorter than 1s", time.Duration(p.HealthCheckInterval))
 	}
 	switch p.StepUpPrompt {
@@ -135,17 +135,11 @@ func (h *Handler) validateProvider() error {
 		return fmt.Errorf("provider step_up_prompt: %q is not one of login, retry", p.StepUpPrompt)
 	}
 	for k := range p.AuthParams {
-		if controlledParams[k] {
+		if provider.ControlledParam(k) {
 			return fmt.Errorf("provider auth_param %q: stepup sets this parameter itself; remove it", k)
 		}
 	}
 	return nil
 }
 
-func isLoopbackHost(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func isLoopbackHost(host string) bool { return provider.IsLoopbackHost(host) }

@@ -1,4 +1,4 @@
-package stepup
+package provider
 
 import (
 	"encoding/base64"
@@ -7,12 +7,12 @@ import (
 	"strings"
 )
 
-// errUntypedAccessToken refuses a bearer JWT whose header does not say it is
+// ErrUntypedAccessToken refuses a bearer JWT whose header does not say it is
 // an access token. RFC 9068 §2.1 has IdPs type JWT access tokens `at+jwt`
 // precisely so that an ID token (typed `JWT` or not at all) cannot be
 // replayed as one; claims alone (no nonce, no at_hash, an API audience) are
 // a weaker guess, kept only behind insecure_bearer_untyped.
-var errUntypedAccessToken = errors.New("not an access token: JWT header typ is not at+jwt (RFC 9068); for an IdP that does not type its access tokens, set insecure_bearer_untyped")
+var ErrUntypedAccessToken = errors.New("not an access token: JWT header typ is not at+jwt (RFC 9068); for an IdP that does not type its access tokens, set insecure_bearer_untyped")
 
 // isAccessTokenType reports whether a compact JWT's header has typ at+jwt
 // or application/at+jwt (media types are case-insensitive, RFC 9068 §4).

@@ -1,28 +1,38 @@
-package stepup
+package provider
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 )
 
-// backchannelLogoutEvent is the member an OpenID Back-Channel Logout 1.0
+// BackchannelLogoutEvent is the member an OpenID Back-Channel Logout 1.0
 // logout token's events claim must carry.
-const backchannelLogoutEvent = "http://schemas.openid.net/event/backchannel-logout"
+const BackchannelLogoutEvent = "http://schemas.openid.net/event/backchannel-logout"
 
 // maxLogoutTokenAge bounds how old (by iat) a logout token may be: the
-// IdP sends it when the user logs out, and its jti is remembered for
-// logoutJTITTL, which must outlast it.
+// IdP sends it when the user logs out, and its jti is to be remembered for
+// LogoutJTITTL, which outlasts it.
 const (
 	maxLogoutTokenAge = 2 * time.Minute
-	logoutJTITTL      = maxLogoutTokenAge + 2*clockSkew
+	LogoutJTITTL      = maxLogoutTokenAge + 2*ClockSkew
 )
 
-// logoutClaims are a logout token's claims after the checks that need no
-// key: iss and aud are go-oidc's, the signature too.
-type logoutClaims struct {
+// ClockSkew tolerates small clock differences between us and the IdP when
+// comparing the times its tokens carry with ours.
+const ClockSkew = 10 * time.Second
+
+// maxClaimLen bounds the identifiers a logout token names, as the session
+// cookie bounds the claims it keeps.
+const maxClaimLen = 255
+
+// LogoutToken is a verified logout token's claims: iss, aud and the
+// signature are go-oidc's, the rest parseLogoutClaims's. Its times are
+// checked by Current.
+type LogoutToken struct {
 	Subject string
 	SID     string
 	JTI     string
@@ -37,7 +47,7 @@ var errLogoutToken = errors.New("invalid logout token")
 // back-channel logout member holding a JSON object, a jti, an iat, a sub
 // and/or sid, and no nonce (which tells an ID token from a logout token).
 // It never panics on hostile input (it is fuzzed).
-func parseLogoutClaims(payload []byte) (*logoutClaims, error) {
+func parseLogoutClaims(payload []byte) (*LogoutToken, error) {
 	var raw struct {
 		Sub    *string                    `json:"sub"`
 		SID    *string                    `json:"sid"`
@@ -55,7 +65,7 @@ func parseLogoutClaims(payload []byte) (*logoutClaims, error) {
 	if raw.Nonce != nil {
 		return nil, fmt.Errorf("%w: carries a nonce", errLogoutToken)
 	}
-	ev, ok := raw.Events[backchannelLogoutEvent]
+	ev, ok := raw.Events[BackchannelLogoutEvent]
 	if !ok {
 		return nil, fmt.Errorf("%w: events claim lacks the back-channel logout event", errLogoutToken)
 	}
@@ -63,7 +73,7 @@ func parseLogoutClaims(payload []byte) (*logoutClaims, error) {
 	if err := json.Unmarshal(ev, &obj); err != nil || obj == nil {
 		return nil, fmt.Errorf("%w: the back-channel logout event is not a JSON object", errLogoutToken)
 	}
-	c := &logoutClaims{}
+	c := &LogoutToken{}
 	if raw.JTI == nil || *raw.JTI == "" || len(*raw.JTI) > maxClaimLen {
 		return nil, fmt.Errorf("%w: jti missing or too long", errLogoutToken)
 	}
@@ -93,15 +103,15 @@ func parseLogoutClaims(payload []byte) (*logoutClaims, error) {
 	return c, nil
 }
 
-// current checks the token's times against now: issued recently and not in
-// the future (give or take clockSkew), and not expired.
-func (c *logoutClaims) current(now time.Time) error {
+// Current checks the token's times against now: issued recently and not in
+// the future (give or take ClockSkew), and not expired.
+func (c *LogoutToken) Current(now time.Time) error {
 	switch {
-	case c.Issued.After(now.Add(clockSkew)):
+	case c.Issued.After(now.Add(ClockSkew)):
 		return fmt.Errorf("%w: issued in the future", errLogoutToken)
-	case c.Issued.Before(now.Add(-maxLogoutTokenAge - clockSkew)):
+	case c.Issued.Before(now.Add(-maxLogoutTokenAge - ClockSkew)):
 		return fmt.Errorf("%w: issued more than %s ago", errLogoutToken, maxLogoutTokenAge)
-	case !c.Expires.IsZero() && !now.Before(c.Expires.Add(clockSkew)):
+	case !c.Expires.IsZero() && !now.Before(c.Expires.Add(ClockSkew)):
 		return fmt.Errorf("%w: expired", errLogoutToken)
 	}
 	return nil
@@ -117,4 +127,30 @@ func unixClaim(n *json.Number) (time.Time, error) {
 		return time.Time{}, errLogoutToken
 	}
 	return time.Unix(int64(f), 0), nil
+}
+
+// VerifyLogoutToken verifies a logout token's signature, issuer and
+// audience, then its claims (parseLogoutClaims); the caller checks its
+// times with Current and its jti against replay. A bad token is *Refused
+// (reason signature, malformed or claims); the provider being unreachable
+// is *Unavailable. An unknown key id refreshes the key set whatever its
+// rate limit: the provider may have just rotated.
+func (c *Client) VerifyLogoutToken(ctx context.Context, raw string) (*LogoutToken, error) {
+	d, err := c.Discover(ctx)
+	if err != nil {
+		return nil, err
+	}
+	idt, err := d.logoutTokens.Verify(withForcedKeyRefresh(c.ctx(ctx)), raw)
+	if err != nil {
+		return nil, &Refused{Reason: "signature", Err: err}
+	}
+	var payload json.RawMessage
+	if err := idt.Claims(&payload); err != nil {
+		return nil, &Refused{Reason: "malformed", Err: err}
+	}
+	t, err := parseLogoutClaims(payload)
+	if err != nil {
+		return nil, &Refused{Reason: "claims", Err: err}
+	}
+	return t, nil
 }

@@ -1,4 +1,4 @@
-package stepup
+package provider
 
 import (
 	"context"
@@ -114,7 +114,7 @@ func (k *remoteKeys) refresh(ctx context.Context) ([]jose.JSONWebKey, error) {
 		wait := k.nextRefresh.Sub(now)
 		k.mu.Unlock()
 		if failing {
-			return nil, &errIdPUnavailable{retryAfter: wait, cause: errors.New("jwks fetch failing")}
+			return nil, &Unavailable{RetryAfter: wait, Cause: errors.New("jwks fetch failing")}
 		}
 		return keys, nil
 	}
@@ -131,7 +131,7 @@ func (k *remoteKeys) refresh(ctx context.Context) ([]jose.JSONWebKey, error) {
 	if err != nil {
 		k.failures++
 		k.nextRefresh = k.now().Add(min(minKeyRefresh<<min(k.failures-1, 8), maxKeyBackoff))
-		return nil, &errIdPUnavailable{retryAfter: k.nextRefresh.Sub(k.now()), cause: err}
+		return nil, &Unavailable{RetryAfter: k.nextRefresh.Sub(k.now()), Cause: err}
 	}
 	k.keys, k.failures, k.nextRefresh = keys, 0, k.now().Add(minKeyRefresh)
 	return keys, nil
@@ -140,7 +140,7 @@ func (k *remoteKeys) refresh(ctx context.Context) ([]jose.JSONWebKey, error) {
 func (k *remoteKeys) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), discoveryTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(withIdPEndpoint(ctx, "jwks"), http.MethodGet, k.url, nil)
+	req, err := http.NewRequestWithContext(withEndpoint(ctx, "jwks"), http.MethodGet, k.url, nil)
 	if err != nil {
 		return nil, err
 	}

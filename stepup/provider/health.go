@@ -1,9 +1,7 @@
-package stepup
+package provider
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -27,13 +25,13 @@ import (
 
 // Default and bounds of health_check_interval.
 const (
-	defaultHealthCheckInterval = 10 * time.Second
-	minHealthCheckInterval     = time.Second
+	DefaultHealthCheckInterval = 10 * time.Second
+	MinHealthCheckInterval     = time.Second
 	healthProbeTimeout         = 3 * time.Second
 )
 
-// idpHealth is what the client knows of the IdP's health after discovery.
-type idpHealth struct {
+// health is what the client knows of the IdP's health after discovery.
+type health struct {
 	mu       sync.Mutex
 	every    time.Duration // probe when no call succeeded for this long
 	lastOK   time.Time     // latest back-channel answer that was not a failure
@@ -44,9 +42,9 @@ type idpHealth struct {
 	probing  bool
 }
 
-// setInterval sets how often a quiet IdP is probed (the latest config's
-// health_check_interval; the client is shared across reloads).
-func (c *idpClient) setHealthInterval(d time.Duration) {
+// SetHealthInterval sets how often a quiet IdP is probed (the latest
+// config's health_check_interval; the client is shared across reloads).
+func (c *Client) SetHealthInterval(d time.Duration) {
 	c.health.mu.Lock()
 	defer c.health.mu.Unlock()
 	c.health.every = d
@@ -54,7 +52,7 @@ func (c *idpClient) setHealthInterval(d time.Duration) {
 
 // report records the outcome of one back-channel call. Before discovery
 // has succeeded, discovery's own backoff is in charge.
-func (c *idpClient) report(err error) {
+func (c *Client) report(err error) {
 	c.mu.Lock()
 	discovered := c.found != nil
 	c.mu.Unlock()
@@ -71,15 +69,15 @@ func (c *idpClient) report(err error) {
 	}
 	h.down = true
 	h.failures++
-	h.nextTry = now.Add(min(minBackoff<<min(h.failures-1, 10), maxBackoff))
+	h.nextTry = now.Add(min(minBackoff<<min(h.failures-1, 10), MaxBackoff))
 	h.lastErr = err
 }
 
-// forLogin returns the discovered provider for a request that is about to
-// send the browser to the IdP, or errIdPUnavailable when the IdP is known
-// to be down (or a due probe finds it so).
-func (c *idpClient) forLogin(ctx context.Context) (*discovered, error) {
-	d, err := c.get(ctx)
+// ForLogin returns the discovered provider for a request that is about to
+// send the browser to the IdP, or *Unavailable when the IdP is known to be
+// down (or a due probe finds it so).
+func (c *Client) ForLogin(ctx context.Context) (*Discovery, error) {
+	d, err := c.Discover(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +89,7 @@ func (c *idpClient) forLogin(ctx context.Context) (*discovered, error) {
 	}
 	switch {
 	case h.down && now.Before(h.nextTry):
-		err := &errIdPUnavailable{retryAfter: h.nextTry.Sub(now), cause: h.lastErr}
+		err := &Unavailable{RetryAfter: h.nextTry.Sub(now), Cause: h.lastErr}
 		h.mu.Unlock()
 		return nil, err
 	case h.down:
@@ -110,18 +108,18 @@ func (c *idpClient) forLogin(ctx context.Context) (*discovered, error) {
 	defer h.mu.Unlock()
 	h.probing = false
 	if h.down {
-		return nil, &errIdPUnavailable{retryAfter: max(h.nextTry.Sub(c.now()), minBackoff), cause: h.lastErr}
+		return nil, &Unavailable{RetryAfter: max(h.nextTry.Sub(c.now()), minBackoff), Cause: h.lastErr}
 	}
 	return d, nil
 }
 
 // probe fetches the discovery document once; healthTransport records the
 // outcome.
-func (c *idpClient) probe(parent context.Context) {
+func (c *Client) probe(parent context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), healthProbeTimeout)
 	defer cancel()
-	u := strings.TrimSuffix(c.issuer, "/") + "/.well-known/openid-configuration"
-	req, err := http.NewRequestWithContext(withIdPEndpoint(ctx, "discovery"), http.MethodGet, u, nil)
+	u := strings.TrimSuffix(c.key.Issuer, "/") + "/.well-known/openid-configuration"
+	req, err := http.NewRequestWithContext(withEndpoint(ctx, "discovery"), http.MethodGet, u, nil)
 	if err != nil {
 		c.report(err)
 		return
@@ -132,26 +130,4 @@ func (c *idpClient) probe(parent context.Context) {
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
-}
-
-// healthTransport reports each back-channel call's outcome to the client:
-// a transport error or a 5xx is a failure; any other answer shows the IdP
-// alive. A call the caller cancelled says nothing about the IdP.
-type healthTransport struct {
-	next http.RoundTripper
-	c    *idpClient
-}
-
-func (t healthTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := t.next.RoundTrip(r)
-	switch {
-	case err != nil && errors.Is(err, context.Canceled):
-	case err != nil:
-		t.c.report(err)
-	case resp.StatusCode >= 500:
-		t.c.report(fmt.Errorf("%s answered %s", r.URL.Redacted(), resp.Status))
-	default:
-		t.c.report(nil)
-	}
-	return resp, err
 }

@@ -1,4 +1,4 @@
-package stepup
+package provider
 
 import (
 	"context"
@@ -118,13 +118,13 @@ func TestRemoteKeysBackOffWhileTheIdPFails(t *testing.T) {
 	ks := &remoteKeys{url: srv.URL, client: srv.Client(), now: c.now}
 	key, _ := rsa.GenerateKey(rand.Reader, 2048)
 	_, err := ks.VerifySignature(context.Background(), sign(t, jose.RS256, key, "k1"))
-	if _, down := unavailable(err); !down {
+	if _, down := IsUnavailable(err); !down {
 		t.Fatalf("JWKS outage reported as %v, want unavailable", err)
 	}
 	hits := srv.hits.Load()
 	c.add(minKeyRefresh / 2)
 	_, err = ks.VerifySignature(context.Background(), sign(t, jose.RS256, key, "k1"))
-	if _, down := unavailable(err); !down {
+	if _, down := IsUnavailable(err); !down {
 		t.Fatalf("during the backoff the answer is %v, want unavailable", err)
 	}
 	if srv.hits.Load() != hits {

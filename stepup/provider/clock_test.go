@@ -1,0 +1,13 @@
+package provider
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// clock is a settable clock for the tests.
+type clock struct{ t atomic.Int64 }
+
+func newClock(t time.Time) *clock    { c := &clock{}; c.t.Store(t.UnixNano()); return c }
+func (c *clock) now() time.Time      { return time.Unix(0, c.t.Load()) }
+func (c *clock) add(d time.Duration) { c.t.Add(int64(d)) }
