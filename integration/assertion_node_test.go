@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/caddy-stepup/caddy-stepup/integration/internal/rogueop"
+	"github.com/caddy-stepup/caddy-stepup/internal/rogueop"
 	"github.com/caddy-stepup/caddy-stepup/verify"
 )
 

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddy-stepup/caddy-stepup/integration/internal/rogueop"
+	"github.com/caddy-stepup/caddy-stepup/internal/rogueop"
 )
 
 // Attacks on the login callback: a callback this browser did not start, an

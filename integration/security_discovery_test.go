@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/caddy-stepup/caddy-stepup/integration/internal/caddyproc"
-	"github.com/caddy-stepup/caddy-stepup/integration/internal/rogueop"
+	"github.com/caddy-stepup/caddy-stepup/internal/rogueop"
 )
 
 // An https issuer whose discovery document points the back channel at plain

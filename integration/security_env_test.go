@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"github.com/caddy-stepup/caddy-stepup/integration/internal/caddyproc"
-	"github.com/caddy-stepup/caddy-stepup/integration/internal/rogueop"
+	"github.com/caddy-stepup/caddy-stepup/internal/rogueop"
 )
 
 // Cookie names on the HTTPS site.

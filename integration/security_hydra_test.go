@@ -11,7 +11,7 @@ import (
 
 	"github.com/caddy-stepup/caddy-stepup/integration/internal/caddyproc"
 	"github.com/caddy-stepup/caddy-stepup/integration/internal/hydra"
-	"github.com/caddy-stepup/caddy-stepup/integration/internal/rogueop"
+	"github.com/caddy-stepup/caddy-stepup/internal/rogueop"
 )
 
 // Attacks where the real IdP is the point: what Hydra does with a replayed

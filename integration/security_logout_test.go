@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/caddy-stepup/caddy-stepup/integration/internal/rogueop"
+	"github.com/caddy-stepup/caddy-stepup/internal/rogueop"
 )
 
 // Logout changes state, so it takes a same-origin POST: another site's

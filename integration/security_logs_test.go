@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/caddy-stepup/caddy-stepup/integration/internal/caddyproc"
-	"github.com/caddy-stepup/caddy-stepup/integration/internal/rogueop"
+	"github.com/caddy-stepup/caddy-stepup/internal/rogueop"
 )
 
 // Caddy's whole log (JSON, level DEBUG) of complete flows, successful and

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/caddy-stepup/caddy-stepup/integration/internal/caddyproc"
-	"github.com/caddy-stepup/caddy-stepup/integration/internal/rogueop"
+	"github.com/caddy-stepup/caddy-stepup/internal/rogueop"
 )
 
 // insecure_loopback_http relaxes cookies (no Secure, no __Host-/__Secure-

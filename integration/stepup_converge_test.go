@@ -9,7 +9,7 @@ import (
 
 	"github.com/caddy-stepup/caddy-stepup/integration/internal/caddyproc"
 	"github.com/caddy-stepup/caddy-stepup/integration/internal/hydra"
-	"github.com/caddy-stepup/caddy-stepup/integration/internal/rogueop"
+	"github.com/caddy-stepup/caddy-stepup/internal/rogueop"
 )
 
 // Three IdP behaviours, played by Hydra's login app. Hydra itself skips the

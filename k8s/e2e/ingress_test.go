@@ -21,6 +21,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/caddy-stepup/caddy-stepup/internal/rogueop"
 	"github.com/caddy-stepup/caddy-stepup/k8s/internal/controllersim"
 	"github.com/caddy-stepup/caddy-stepup/k8s/translate"
 )
@@ -141,7 +142,7 @@ insecure_loopback_http: true
 }
 
 type fixture struct {
-	op        *testOP
+	op        *rogueop.Provider
 	a, b      *caddyProc // two replicas sharing one storage
 	c         *caddyProc // a third with storage of its own
 	diags     []translate.Diagnostic
@@ -154,7 +155,7 @@ func serve(t *testing.T) *fixture {
 	t.Helper()
 	createIngresses(t)
 	f := &fixture{op: startOP(t, clientID, clientSecret), ingresses: readIngresses(t)}
-	routes, diags := controllersim.Routes(translate.New(controllerConfig(t, f.op.issuer())), f.ingresses, startUpstreams(t))
+	routes, diags := controllersim.Routes(translate.New(controllerConfig(t, f.op.Issuer())), f.ingresses, startUpstreams(t))
 	f.diags = diags
 	shared := t.TempDir()
 	env := "STEPUP_CLIENT_SECRET=" + clientSecret
@@ -286,7 +287,7 @@ func TestTwoReplicasSharingStorageAcceptEachOthersSessions(t *testing.T) {
 		t.Fatalf("navigation to /admin/users at A: %d %q, want 302 to the OP", r.status, r.body)
 	}
 	loc, err := url.Parse(r.header.Get("Location"))
-	if err != nil || !strings.HasPrefix(loc.String(), f.op.issuer()+"/authorize?") {
+	if err != nil || !strings.HasPrefix(loc.String(), f.op.Issuer()+"/authorize?") {
 		t.Fatalf("redirect to %q, want the OP's authorization endpoint", r.header.Get("Location"))
 	}
 	q := loc.Query()
@@ -302,7 +303,7 @@ func TestTwoReplicasSharingStorageAcceptEachOthersSessions(t *testing.T) {
 	}
 
 	// The user logs in at the OP; the browser comes back through replica B.
-	code := f.op.login(q.Get("nonce"), q.Get("code_challenge"), "alice", "mfa", "pwd", "otp")
+	code := login(t, loc)
 	cb := callback + "?" + url.Values{"code": {code}, "state": {q.Get("state")}}.Encode()
 	r = request(t, f.b, http.MethodGet, "localhost", cb, http.Header{"Cookie": {flow}})
 	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/admin/users" {

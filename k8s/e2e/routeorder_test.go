@@ -190,7 +190,7 @@ func TestStepUpDoesNotDependOnRouteOrder(t *testing.T) {
 	before(t, restartedOrder, "b-all", "b-secure", "the initial list is sorted by name")
 
 	op := startOP(t, clientID, clientSecret)
-	tr := translate.New(controllerConfig(t, op.issuer()))
+	tr := translate.New(controllerConfig(t, op.Issuer()))
 	upstream := orderUpstreams(t)
 	challenge := func(r response) bool {
 		return r.status == http.StatusUnauthorized && strings.Contains(r.header.Get("WWW-Authenticate"), `acr_values="mfa"`)

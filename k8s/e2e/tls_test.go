@@ -127,7 +127,7 @@ func TestTLSIngressIsServedWithItsSecretAndStepsUpOverHTTPS(t *testing.T) {
 	}
 
 	op := startOP(t, clientID, clientSecret)
-	routes, diags := controllersim.Convert(translate.New(controllerConfig(t, op.issuer())), ings, controllersim.Options{SmartSort: true, Upstream: startUpstreams(t)})
+	routes, diags := controllersim.Convert(translate.New(controllerConfig(t, op.Issuer())), ings, controllersim.Options{SmartSort: true, Upstream: startUpstreams(t)})
 	if len(diags) > 0 {
 		t.Fatal(diags)
 	}

@@ -3,7 +3,10 @@
 // forged ID tokens, foreign issuers and audiences, weak acr, stale
 // auth_time, another user's subject, token endpoint errors. It lets
 // caddy-stepup's security tests play a compromised or buggy IdP, which a
-// real one (integration/internal/hydra) cannot be made to do.
+// real one (integration/internal/hydra) cannot be made to do; left to
+// [Provider.HonestReply], it is the small honest OP of the k8s end-to-end
+// tests. It sits in the root module so that both test modules (integration/
+// and k8s/, which replace-import the root) share one copy.
 //
 // It serves, on a loopback httptest server:
 //
