@@ -77,6 +77,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    log_client_ips
 //	    insecure_loopback_http
 //	    hold_max_body        <size>|off  # held form submissions; default 64KiB
+//	    hold_lifetime        <duration>  # how long a form is held; 1s-5m, default 5m
 //	}
 //
 // Named matchers (`match @admin`) need the Caddyfile's http context and are
@@ -207,6 +208,8 @@ func (p caddyfileParser) unmarshal(d *caddyfile.Dispenser, s *Handler) error {
 			err = flagArg(d, &s.InsecureLoopbackHTTP)
 		case "hold_max_body":
 			err = holdMaxBodyArg(d, &s.HoldMaxBody)
+		case "hold_lifetime":
+			err = positiveDuration(d, "stepup", "2m", &s.HoldLifetime)
 		default:
 			return d.Errf("stepup: unknown subdirective %q", key)
 		}

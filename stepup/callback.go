@@ -74,7 +74,7 @@ func (h *Handler) serveCallback(w http.ResponseWriter, r *http.Request) error {
 	h.logger.Info("step-up completed",
 		logRule(f.Rule), logACR(s.ACR), logAMR(s.AMR), logSubject(h, s.Subject), logClientIP(h, r), logRequest(r))
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, safeReturnPath(f.ReturnTo, "/"), http.StatusSeeOther)
+	http.Redirect(w, r, h.afterLogin(r.Context(), f, s), http.StatusSeeOther)
 	return nil
 }
 
@@ -94,7 +94,10 @@ func (h *Handler) retryLogin(w http.ResponseWriter, r *http.Request, f *flowStat
 	if !current.valid(h.now()) || current.Subject != f.Subject {
 		current = nil
 	}
-	return h.startLogin(w, r, d, f.requirement(h.policy), current, f.ReturnTo, true)
+	req := f.requirement(h.policy)
+	next := h.newFlow(w, r, req, current, f.ReturnTo, true)
+	next.Held = f.Held
+	return h.sendFlow(w, r, d, req, current, &next)
 }
 
 // completeLogin returns the new session, or a *loginFailure.

@@ -37,6 +37,7 @@ type flowState struct {
 	MaxAge   int64    `json:"m"`           // seconds; -1 when the rule sets none
 	Started  int64    `json:"t"`           // unix seconds
 	Prompt   bool     `json:"p,omitempty"` // prompt=login was sent: the IdP was told to authenticate again
+	Held     string   `json:"h,omitempty"` // started for a held form: the state it is bound to, kept by a retry (resume.go)
 }
 
 // flowVersion marks flow cookies that carry their requirement. A flow
@@ -84,6 +85,14 @@ func (h *Handler) flowCookieName(r *http.Request, state string) string {
 // and nonce. reauth asks the IdP to authenticate the user again whatever
 // session it holds (prompt=login; see needsReauth).
 func (h *Handler) startLogin(w http.ResponseWriter, r *http.Request, d *provider.Discovery, req *decision.Requirement, current *session, returnTo string, reauth bool) error {
+	f := h.newFlow(w, r, req, current, returnTo, reauth)
+	return h.sendFlow(w, r, d, req, current, &f)
+}
+
+// newFlow is a new login attempt for req; it takes the attempt's slot
+// (flowslots.go). A caller may add to it (a held form's binding) before
+// sendFlow.
+func (h *Handler) newFlow(w http.ResponseWriter, r *http.Request, req *decision.Requirement, current *session, returnTo string, reauth bool) flowState {
 	now := h.now()
 	f := flowState{
 		Version:  flowVersion,
@@ -104,6 +113,12 @@ func (h *Handler) startLogin(w http.ResponseWriter, r *http.Request, d *provider
 		f.Subject = current.Subject
 	}
 	f.Prompt = reauth || h.needsReauth(req, current, now)
+	return f
+}
+
+// sendFlow seals f into its flow cookie and redirects the browser to the
+// IdP.
+func (h *Handler) sendFlow(w http.ResponseWriter, r *http.Request, d *provider.Discovery, req *decision.Requirement, current *session, f *flowState) error {
 	plain, err := json.Marshal(f)
 	if err != nil {
 		return err
@@ -122,7 +137,7 @@ func (h *Handler) startLogin(w http.ResponseWriter, r *http.Request, d *provider
 		SameSite: http.SameSiteLaxMode,
 	})
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, h.authorizeURL(r, d, req, &f, current), http.StatusFound)
+	http.Redirect(w, r, h.authorizeURL(r, d, req, f, current), http.StatusFound)
 	return nil
 }
 

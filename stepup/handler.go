@@ -160,6 +160,10 @@ type Handler struct {
 	// Default: 65536.
 	HoldMaxBody *int64 `json:"hold_max_body,omitempty"`
 
+	// HoldLifetime is how long a held form waits for the login and the
+	// user's confirmation: 1s to 5m. Default: 5m.
+	HoldLifetime caddy.Duration `json:"hold_lifetime,omitempty"`
+
 	idp              *provider.Client
 	sealer           *sealer
 	scopes           []string

@@ -20,16 +20,19 @@ import (
 // A browser form submission that falls short of a rule is held, not
 // refused: its method, path, content type and body are sealed with the
 // cookie keys and kept in Caddy's storage (shared by replicas) for
-// holdLifetime. After the login the user confirms on a page of ours
+// hold_lifetime. After the login the user confirms on a page of ours
 // (resumepage.go) before anything reaches the upstream.
 const (
 	defaultHoldMaxBody = 64 << 10
-	holdLifetime       = 5 * time.Minute
-	holdPurpose        = "held"
-	holdClaimUse       = "held"
-	holdStoragePrefix  = "stepup/held/"
-	holdCookieName     = "stepup_hold"
-	defaultResumePath  = "/.stepup/resume"
+	// defaultHoldLifetime is the default and the longest hold_lifetime: the
+	// sweep, the per-client bounds and the hold cookie count on it.
+	defaultHoldLifetime = 5 * time.Minute
+	minHoldLifetime     = time.Second
+	holdPurpose         = "held"
+	holdClaimUse        = "held"
+	holdStoragePrefix   = "stepup/held/"
+	holdCookieName      = "stepup_hold"
+	defaultResumePath   = "/.stepup/resume"
 	// maxHeldSealed bounds what is opened from storage: the cap plus the
 	// record's other fields, base64-encoded.
 	maxHeldSealed = 4 * (defaultHoldMaxBody*16 + 8192) / 3
@@ -47,6 +50,7 @@ type heldRequest struct {
 	Browser     []byte `json:"w"`           // SHA-256 of the browser's hold cookie
 	Token       string `json:"t"`           // the confirmation form's one-time token
 	Rule        string `json:"r"`
+	Flow        []byte `json:"l"` // SHA-256 of the state of the login started for it (resumeflow.go)
 	Expires     int64  `json:"e"` // unix seconds
 }
 
@@ -95,29 +99,41 @@ func isFormType(ct string) bool {
 	return err == nil && (mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data")
 }
 
-// hold reads r's body within the cap, seals and stores it, and returns its
-// id. ok is false when the body is over the cap: the caller answers as
-// before holding existed.
-func (h *Handler) hold(w http.ResponseWriter, r *http.Request, req *decision.Requirement, s *session) (id string, ok bool, err error) {
+// holdLifetime is how long a held form waits for its login and
+// confirmation.
+func (h *Handler) holdLifetime() time.Duration {
+	if h.HoldLifetime == 0 {
+		return defaultHoldLifetime
+	}
+	return time.Duration(h.HoldLifetime)
+}
+
+// holdBody reads r's body within the cap. ok is false when the body is
+// over the cap or holding is over its bounds: the caller answers as before
+// holding existed.
+func (h *Handler) holdBody(r *http.Request) (body []byte, ok bool) {
 	limit := h.holdMaxBody()
 	if r.ContentLength > limit {
-		return "", false, nil
+		return nil, false
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
-		return "", false, nil // a client that stopped sending: nothing to hold
+		return nil, false // a client that stopped sending: nothing to hold
 	}
-	if int64(len(body)) > limit {
-		return "", false, nil
+	if int64(len(body)) > limit || !h.holdAllowed(r) {
+		return nil, false
 	}
-	if !h.holdAllowed(r) {
-		return "", false, nil
-	}
+	return body, true
+}
+
+// hold seals r with its body and stores it under id, bound to the login
+// attempt with state flow.
+func (h *Handler) hold(w http.ResponseWriter, r *http.Request, id string, body []byte, req *decision.Requirement, s *session, flow string) error {
 	h.sweepHeld()
 	hr := heldRequest{
 		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, ContentType: r.Header.Get("Content-Type"),
 		Body: body, Subject: subjectOf(s), Origin: h.origin(r), Token: randomToken(), Rule: req.Name,
-		Expires: h.now().Add(holdLifetime).Unix(),
+		Flow: flowHash(flow), Expires: h.now().Add(h.holdLifetime()).Unix(),
 	}
 	if !s.valid(h.now()) {
 		hr.Subject = ""
@@ -125,17 +141,13 @@ func (h *Handler) hold(w http.ResponseWriter, r *http.Request, req *decision.Req
 	hr.Browser = h.holdBrowser(w, r)
 	plain, err := json.Marshal(hr)
 	if err != nil {
-		return "", false, err
+		return err
 	}
 	sealed, err := h.sealer.seal(r.Context(), holdPurpose, plain)
 	if err != nil {
-		return "", false, err
+		return err
 	}
-	id = randomToken()
-	if err := h.storage.Store(r.Context(), holdStoragePrefix+id, []byte(sealed)); err != nil {
-		return "", false, err
-	}
-	return id, true, nil
+	return h.storage.Store(r.Context(), holdStoragePrefix+id, []byte(sealed))
 }
 
 // holdBrowser returns the hash of this browser's hold cookie, setting one
@@ -147,7 +159,9 @@ func (h *Handler) holdBrowser(w http.ResponseWriter, r *http.Request) []byte {
 		v = randomToken()
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: h.holdCookie(r), Value: v, Path: h.resumePath(), MaxAge: int(holdLifetime.Seconds()),
+		// The longest lifetime, whatever this hold's: the cookie names the
+		// browser, and each held form expires by itself.
+		Name: h.holdCookie(r), Value: v, Path: h.resumePath(), MaxAge: int(defaultHoldLifetime.Seconds()),
 		Secure: h.secureCookies(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
 	sum := sha256.Sum256([]byte(v))
@@ -208,7 +222,7 @@ func (h *Handler) loadHeld(ctx context.Context, r *http.Request, id string) (*he
 // takeHeld consumes id: true for exactly one caller across every replica
 // sharing the state store; the stored copy is deleted.
 func (h *Handler) takeHeld(ctx context.Context, id string) (bool, error) {
-	ok, err := h.store.Claim(ctx, holdClaimUse, id, holdLifetime+time.Minute)
+	ok, err := h.store.Claim(ctx, holdClaimUse, id, defaultHoldLifetime+time.Minute)
 	if err != nil || !ok {
 		return false, err
 	}

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -83,12 +84,26 @@ func holdForm(t *testing.T, th *testHandler, body string) (id, holdCookie string
 	if !strings.Contains(out.rec.Header().Get("Location"), "/authorize?") {
 		t.Fatalf("redirect to %q, want the IdP", out.rec.Header().Get("Location"))
 	}
-	var returnTo string
 	for _, c := range out.rec.Result().Cookies() {
-		switch {
-		case c.Name == holdCookieName:
+		if c.Name == holdCookieName {
 			holdCookie = c.Name + "=" + c.Value
-		case strings.HasPrefix(c.Name, flowCookiePrefix) && len(c.Name) == len(flowCookiePrefix)+flowNameIDLen:
+		}
+	}
+	f := flowOf(t, th, out.rec)
+	u, err := url.Parse(f.ReturnTo)
+	if err != nil || u.Path != defaultResumePath || holdCookie == "" {
+		t.Fatalf("login returns to %q with hold cookie %q, want the confirmation page", f.ReturnTo, holdCookie)
+	}
+	id = u.Query().Get("id")
+	heldProofs.Store(id, loginProof(t, th, f))
+	return id, holdCookie
+}
+
+// flowOf opens the flow cookie the response set: the login it started.
+func flowOf(t *testing.T, th *testHandler, rec *httptest.ResponseRecorder) flowState {
+	t.Helper()
+	for _, c := range rec.Result().Cookies() {
+		if strings.HasPrefix(c.Name, flowCookiePrefix) && len(c.Name) == len(flowCookiePrefix)+flowNameIDLen {
 			plain, err := th.sealer.open(context.Background(), flowPurpose, c.Value)
 			if err != nil {
 				t.Fatal(err)
@@ -97,14 +112,32 @@ func holdForm(t *testing.T, th *testHandler, body string) (id, holdCookie string
 			if err := json.Unmarshal(plain, &f); err != nil {
 				t.Fatal(err)
 			}
-			returnTo = f.ReturnTo
+			return f
 		}
 	}
-	u, err := url.Parse(returnTo)
-	if err != nil || u.Path != defaultResumePath || holdCookie == "" {
-		t.Fatalf("login returns to %q with hold cookie %q, want the confirmation page", returnTo, holdCookie)
+	t.Fatal("no flow cookie: no login was started")
+	return flowState{}
+}
+
+// loginProof is the proof the callback hands out when login f completes
+// for alice (the users of these tests), "" when it hands out none.
+func loginProof(t *testing.T, th *testHandler, f flowState) string {
+	t.Helper()
+	u, err := url.Parse(th.afterLogin(context.Background(), &f, th.session("urn:pwd", "pwd")))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return u.Query().Get("id"), holdCookie
+	return u.Query().Get("flow")
+}
+
+// heldProofs holds, by held form id, the proof its own login's callback
+// gives alice: what her browser carries to the confirmation page.
+var heldProofs sync.Map
+
+func proofFor(id string) string {
+	p, _ := heldProofs.Load(id)
+	s, _ := p.(string)
+	return s
 }
 
 var tokenField = regexp.MustCompile(`name="token" value="([^"]+)"`)
@@ -112,7 +145,12 @@ var tokenField = regexp.MustCompile(`name="token" value="([^"]+)"`)
 // confirmPageFor loads the confirmation page and returns its token.
 func confirmPageFor(t *testing.T, th *testHandler, id, cookies string) (string, string) {
 	t.Helper()
-	out := th.serve(t, request("GET", "http://127.0.0.1"+defaultResumePath+"?id="+url.QueryEscape(id), "Cookie", cookies))
+	return confirmPageWith(t, th, id, proofFor(id), cookies)
+}
+
+func confirmPageWith(t *testing.T, th *testHandler, id, proof, cookies string) (string, string) {
+	t.Helper()
+	out := th.serve(t, request("GET", "http://127.0.0.1"+defaultResumePath+"?"+url.Values{"id": {id}, "flow": {proof}}.Encode(), "Cookie", cookies))
 	if out.rec.Code != http.StatusOK {
 		t.Fatalf("confirmation page: %d %s", out.rec.Code, out.rec.Body)
 	}
@@ -125,7 +163,12 @@ func confirmPageFor(t *testing.T, th *testHandler, id, cookies string) (string, 
 
 func confirm(t *testing.T, th *testHandler, id, token, action, cookies string, headers ...string) served {
 	t.Helper()
-	form := url.Values{"id": {id}, "token": {token}, "action": {action}}.Encode()
+	return confirmWith(t, th, id, proofFor(id), token, action, cookies, headers...)
+}
+
+func confirmWith(t *testing.T, th *testHandler, id, proof, token, action, cookies string, headers ...string) served {
+	t.Helper()
+	form := url.Values{"id": {id}, "token": {token}, "action": {action}, "flow": {proof}}.Encode()
 	h := append([]string{"Cookie", cookies, "Sec-Fetch-Mode", "navigate", "Sec-Fetch-Site", "same-origin", "Accept", "text/html"}, headers...)
 	return th.serve(t, formRequest("POST", "http://127.0.0.1"+defaultResumePath, form, h...))
 }
@@ -220,7 +263,7 @@ func TestHeldFormRefusals(t *testing.T) {
 	t.Run("expired", func(t *testing.T) {
 		id, hold := holdForm(t, th, "a=1")
 		token, _ := confirmPageFor(t, th, id, hold+"; "+alice)
-		th.clock.add(holdLifetime + time.Second)
+		th.clock.add(defaultHoldLifetime + time.Second)
 		fresh := th.cookieFor(t, th.session("urn:pwd", "pwd"))
 		refused(t, confirm(t, th, id, token, "send", hold+"; "+fresh), http.StatusGone)
 	})
@@ -330,7 +373,7 @@ func TestSweepRemovesOnlyExpiredHeldForms(t *testing.T) {
 	if n, err := th.sweepHeldNow(ctx, time.Now()); err != nil || n != 0 {
 		t.Fatalf("sweep of a fresh hold removed %d (%v)", n, err)
 	}
-	if n, err := th.sweepHeldNow(ctx, time.Now().Add(holdLifetime+2*time.Minute)); err != nil || n != 1 {
+	if n, err := th.sweepHeldNow(ctx, time.Now().Add(defaultHoldLifetime+2*time.Minute)); err != nil || n != 1 {
 		t.Fatalf("sweep after the lifetime removed %d (%v), want 1", n, err)
 	}
 	if ids := listHeld(t, th); len(ids) != 0 {
@@ -358,6 +401,7 @@ func TestTwoHeldFormsInOneBrowser(t *testing.T) {
 			id2 = id
 		}
 	}
+	heldProofs.Store(id2, loginProof(t, th, flowOf(t, th, out.rec)))
 	cookies := hold + "; " + th.cookieFor(t, th.session("urn:pwd", "pwd"))
 	for id, want := range map[string]string{id2: "tab=2", id1: "tab=1"} {
 		token, _ := confirmPageFor(t, th, id, cookies)

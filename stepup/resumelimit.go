@@ -17,7 +17,7 @@ import (
 // Holding writes to storage for anyone who can send a form, and fetch
 // metadata headers are only a browser's word: a script can send them. So
 // holds are counted in the state store per client IP and cluster-wide per
-// holdLifetime, and beyond either bound a form gets the 401 as before.
+// defaultHoldLifetime, and beyond either bound a form gets the 401 as before.
 // At the cluster bound, storage holds at most about
 // maxHeldPerWindow × hold_max_body of held forms.
 const (
@@ -34,26 +34,26 @@ type holdState struct {
 // unreachable store) means do not hold.
 func (h *Handler) holdAllowed(r *http.Request) bool {
 	ctx := r.Context()
-	if n, _, err := h.store.Count(ctx, holdClaimUse+"_all", "all", holdLifetime); err != nil || n > maxHeldPerWindow {
+	if n, _, err := h.store.Count(ctx, holdClaimUse+"_all", "all", defaultHoldLifetime); err != nil || n > maxHeldPerWindow {
 		return false
 	}
 	ip, _ := caddyhttp.GetVar(ctx, caddyhttp.ClientIPVarKey).(string)
 	if ip == "" {
 		ip, _, _ = net.SplitHostPort(r.RemoteAddr)
 	}
-	n, _, err := h.store.Count(ctx, holdClaimUse+"_ip", ip, holdLifetime)
+	n, _, err := h.store.Count(ctx, holdClaimUse+"_ip", ip, defaultHoldLifetime)
 	return err == nil && n <= maxHeldPerClient
 }
 
-// sweepHeld deletes, at most once per holdLifetime and in the background,
-// held forms whose storage entry is older than holdLifetime: forms nobody
+// sweepHeld deletes, at most once per defaultHoldLifetime and in the background,
+// held forms whose storage entry is older than defaultHoldLifetime: forms nobody
 // came back for would otherwise stay in storage for ever.
 func (h *Handler) sweepHeld() {
 	// Wall time, not h.now: it is compared with the storage's own
 	// modification times.
 	now := time.Now()
 	last := h.held.lastSweep.Load()
-	if now.Sub(time.Unix(0, last)) < holdLifetime || !h.held.lastSweep.CompareAndSwap(last, now.UnixNano()) {
+	if now.Sub(time.Unix(0, last)) < defaultHoldLifetime || !h.held.lastSweep.CompareAndSwap(last, now.UnixNano()) {
 		return
 	}
 	go func() {
@@ -81,7 +81,7 @@ func (h *Handler) sweepHeldNow(ctx context.Context, now time.Time) (int, error) 
 	n := 0
 	for _, key := range keys {
 		info, err := h.storage.Stat(ctx, key)
-		if err != nil || now.Sub(info.Modified) <= holdLifetime+time.Minute {
+		if err != nil || now.Sub(info.Modified) <= defaultHoldLifetime+time.Minute {
 			continue
 		}
 		if h.storage.Delete(ctx, key) == nil {

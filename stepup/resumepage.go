@@ -26,15 +26,15 @@ h1{font-size:1.4rem}code{background:#f3f3f3;padding:.1rem .3rem}button{font:inhe
 <p>Method: <code>{{.Method}}</code></p>
 {{if .Fields}}<ul>{{range .Fields}}<li><code>{{.Name}}</code>{{if .Value}}: {{.Value}}{{end}}</li>{{end}}</ul>{{end}}
 <form method="post" action="{{.Action}}">
-<input type="hidden" name="id" value="{{.ID}}"><input type="hidden" name="token" value="{{.Token}}">
+<input type="hidden" name="id" value="{{.ID}}"><input type="hidden" name="token" value="{{.Token}}"><input type="hidden" name="flow" value="{{.Flow}}">
 <button type="submit" name="action" value="send">Send it now</button>
 <button type="submit" name="action" value="discard">Discard</button>
 </form></body></html>
 `))
 
 type confirmView struct {
-	Method, Path, Action, ID, Token string
-	Fields                          []field
+	Method, Path, Action, ID, Token, Flow string
+	Fields                                []field
 }
 
 type field struct{ Name, Value string }
@@ -59,14 +59,14 @@ func (h *Handler) showHeld(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return h.heldError(w, r, err)
 	}
-	if reason := h.heldMismatch(r, hr); reason != "" {
-		return h.resumeFailure(w, r, http.StatusForbidden, reason, "This form was held for another user or site; it cannot be sent from here.")
+	if reason := h.heldMismatch(r, id, hr); reason != "" {
+		return h.resumeFailure(w, r, http.StatusForbidden, reason, mismatchMessage(reason))
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
-	return confirmPage.Execute(w, confirmView{Method: hr.Method, Path: hr.Path, Action: h.resumePath(), ID: id, Token: hr.Token, Fields: heldFields(hr)})
+	return confirmPage.Execute(w, confirmView{Method: hr.Method, Path: hr.Path, Action: h.resumePath(), ID: id, Token: hr.Token, Flow: heldFlowParam(r), Fields: heldFields(hr)})
 }
 
 // confirmHeld sends or discards a held form. The POST must come from our
@@ -91,8 +91,8 @@ func (h *Handler) confirmHeld(w http.ResponseWriter, r *http.Request, next caddy
 	if !constantTimeEqual(r.PostForm.Get("token"), hr.Token) {
 		return h.resumeFailure(w, r, http.StatusForbidden, "token", "This confirmation is not the one shown to you.")
 	}
-	if reason := h.heldMismatch(r, hr); reason != "" {
-		return h.resumeFailure(w, r, http.StatusForbidden, reason, "This form was held for another user or site; it cannot be sent from here.")
+	if reason := h.heldMismatch(r, id, hr); reason != "" {
+		return h.resumeFailure(w, r, http.StatusForbidden, reason, mismatchMessage(reason))
 	}
 	ok, err := h.takeHeld(r.Context(), id)
 	if err != nil {
@@ -114,8 +114,9 @@ func (h *Handler) confirmHeld(w http.ResponseWriter, r *http.Request, next caddy
 	return h.ServeHTTP(w, r2, next)
 }
 
-// heldMismatch names why the signed-in user or site may not send hr.
-func (h *Handler) heldMismatch(r *http.Request, hr *heldRequest) string {
+// heldMismatch names why the signed-in user or site may not send hr, the
+// form held as id.
+func (h *Handler) heldMismatch(r *http.Request, id string, hr *heldRequest) string {
 	if hr.Origin != h.origin(r) {
 		return "origin"
 	}
@@ -126,7 +127,17 @@ func (h *Handler) heldMismatch(r *http.Request, hr *heldRequest) string {
 	if hr.Subject != "" && !constantTimeEqual(hr.Subject, s.Subject) {
 		return "subject"
 	}
+	if h.checkHeldFlow(r.Context(), id, heldFlowParam(r), hr, s) != nil {
+		return "flow"
+	}
 	return ""
+}
+
+func mismatchMessage(reason string) string {
+	if reason == "flow" {
+		return "This form was held for another sign-in than this one; it cannot be sent from here. Fill it in again."
+	}
+	return "This form was held for another user or site; it cannot be sent from here."
 }
 
 func (h *Handler) heldError(w http.ResponseWriter, r *http.Request, err error) error {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddyserver/caddy/v2"
@@ -30,6 +31,9 @@ func (h *Handler) provisionResume(ctx caddy.Context) error {
 	}
 	if h.HoldMaxBody != nil && *h.HoldMaxBody > maxHoldMaxBody {
 		return fmt.Errorf("hold_max_body: %d is over the %d bytes a held form may have", *h.HoldMaxBody, maxHoldMaxBody)
+	}
+	if l := time.Duration(h.HoldLifetime); l != 0 && (l < minHoldLifetime || l > defaultHoldLifetime) {
+		return fmt.Errorf("hold_lifetime: %s must be between %s and %s", l, minHoldLifetime, defaultHoldLifetime)
 	}
 	h.held = &holdState{}
 	if reg := ctx.GetMetricsRegistry(); reg != nil {
@@ -58,17 +62,20 @@ func (h *Handler) holdThenLogin(w http.ResponseWriter, r *http.Request, req *dec
 	if err != nil {
 		return true, h.idpDown(w, r, err)
 	}
-	id, ok, err := h.hold(w, r, req, s)
-	if err != nil {
-		h.logger.Warn("held form: could not store it", zap.Error(err), logRequest(r))
+	body, ok := h.holdBody(r)
+	if !ok {
 		return false, nil
 	}
-	if !ok {
+	id := randomToken()
+	f := h.newFlow(w, r, req, s, h.resumePath()+"?id="+id, false)
+	f.Held = f.State
+	if err := h.hold(w, r, id, body, req, s, f.State); err != nil {
+		h.logger.Warn("held form: could not store it", zap.Error(err), logRequest(r))
 		return false, nil
 	}
 	h.holdMetrics().WithLabelValues("held").Inc()
 	h.logger.Info("form held for step-up", logRule(req.Name), logSubject(h, subjectOf(s)), logClientIP(h, r), logRequest(r))
-	return true, h.startLogin(w, r, d, req, s, h.resumePath()+"?id="+id, false)
+	return true, h.sendFlow(w, r, d, req, s, &f)
 }
 
 // holdMaxBodyArg parses `hold_max_body <size>|off`: a size such as 64KiB,
