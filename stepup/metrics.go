@@ -1,11 +1,11 @@
 package stepup
 
 import (
-	"errors"
 	"sync"
-	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/caddy-stepup/caddy-stepup/internal/promreg"
 )
 
 // Metrics answer "how often do challenges happen, and why?". Labels are
@@ -27,10 +27,10 @@ type stepupMetrics struct {
 	passed       prometheus.Counter
 	passedNoRule prometheus.Counter
 
-	// registeredIn is the registry last registered into: the other
+	// registered remembers the registry last registered into: the other
 	// handlers of that config skip registering (issue 19: Register costs
 	// ~3 µs per collector, per handler, on every reload).
-	registeredIn atomic.Pointer[prometheus.Registry]
+	registered promreg.Once
 }
 
 // Request outcomes.
@@ -88,17 +88,8 @@ func sharedMetrics() *stepupMetrics {
 // register adds the collectors to a config's registry; a second stepup
 // handler in the same config finds them already there, which is fine.
 func (m *stepupMetrics) register(reg *prometheus.Registry) error {
-	if reg == nil || m.registeredIn.Load() == reg {
+	if reg == nil { // a nil *Registry would be a non-nil Registerer
 		return nil
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.challenges, m.logins, m.idpDuration, m.riskScore, m.sessionDecodes} {
-		if err := reg.Register(c); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if !errors.As(err, &are) {
-				return err
-			}
-		}
-	}
-	m.registeredIn.Store(reg)
-	return nil
+	return m.registered.Register(reg, m.requests, m.challenges, m.logins, m.idpDuration, m.riskScore, m.sessionDecodes)
 }

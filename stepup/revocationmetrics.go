@@ -1,9 +1,9 @@
 package stepup
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/caddy-stepup/caddy-stepup/internal/promreg"
 )
 
 // revocationMetrics count back-channel logouts and the requests they end.
@@ -22,17 +22,11 @@ var revocationMetrics = struct {
 	}, []string{"reason"}),
 }
 
+// revocationRegistered remembers the registry last filled.
+var revocationRegistered promreg.Once
+
+// registerRevocationMetrics registers them into a config's registry, once
+// per config however many handlers ask.
 func registerRevocationMetrics(reg prometheus.Registerer) error {
-	if reg == nil {
-		return nil
-	}
-	for _, c := range []prometheus.Collector{revocationMetrics.backchannel, revocationMetrics.refused} {
-		if err := reg.Register(c); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if !errors.As(err, &are) {
-				return err
-			}
-		}
-	}
-	return nil
+	return revocationRegistered.Register(reg, revocationMetrics.backchannel, revocationMetrics.refused)
 }

@@ -1,9 +1,9 @@
 package state
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/caddy-stepup/caddy-stepup/internal/promreg"
 )
 
 // storeMetrics are process-wide, registered into each config's registry.
@@ -26,19 +26,12 @@ var storeMetrics = struct {
 	}),
 }
 
+// metricsRegistered remembers the registry RegisterMetrics filled last.
+var metricsRegistered promreg.Once
+
 // RegisterMetrics registers the store's collectors into reg; registering
-// twice (every config load) is not an error.
+// twice (every config load) is not an error, and the second and later
+// handlers of one config cost nothing.
 func RegisterMetrics(reg prometheus.Registerer) error {
-	if reg == nil {
-		return nil
-	}
-	for _, c := range []prometheus.Collector{storeMetrics.errors, storeMetrics.up, storeMetrics.revocations} {
-		if err := reg.Register(c); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if !errors.As(err, &are) {
-				return err
-			}
-		}
-	}
-	return nil
+	return metricsRegistered.Register(reg, storeMetrics.errors, storeMetrics.up, storeMetrics.revocations)
 }
