@@ -1,7 +1,6 @@
 package stepup
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -13,6 +12,8 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+
+	"github.com/caddy-stepup/caddy-stepup/internal/promreg"
 )
 
 var holdCounter = sync.OnceValue(func() *prometheus.CounterVec {
@@ -37,15 +38,16 @@ func (h *Handler) provisionResume(ctx caddy.Context) error {
 	}
 	h.held = &holdState{}
 	if reg := ctx.GetMetricsRegistry(); reg != nil {
-		if err := reg.Register(holdCounter()); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if !errors.As(err, &are) {
-				return fmt.Errorf("registering metrics: %w", err)
-			}
+		if err := holdRegistered.Register(reg, holdCounter()); err != nil {
+			return fmt.Errorf("registering metrics: %w", err)
 		}
 	}
 	return nil
 }
+
+// holdRegistered remembers the registry last filled: once per config, not
+// once per handler.
+var holdRegistered promreg.Once
 
 // maxHoldMaxBody bounds the setting: held forms live in storage and are
 // opened in memory.
