@@ -14,10 +14,7 @@ import (
 // database does not load, naming the directive and the fix, and accepts it
 // once the block is marked optional (a database written later).
 func TestCaddyValidateRefusesAMaxMindDatabaseThatDoesNotLoad(t *testing.T) {
-	bin := os.Getenv(caddyproc.EnvBinary)
-	if bin == "" {
-		t.Fatalf("%s is not set", caddyproc.EnvBinary)
-	}
+	bin := caddyproc.Binary(t)
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "GeoLite2-City.mmdb")
 	validate := func(optional string) (string, error) {

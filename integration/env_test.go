@@ -93,7 +93,13 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{idp: hydra.Start(t, hydra.Options{}), upstream: startUpstream(t)}
+	return newEnvWith(t, startUpstream(t))
+}
+
+// newEnvWith is newEnv with upstream behind the site.
+func newEnvWith(t *testing.T, upstream *httptest.Server) *env {
+	t.Helper()
+	e := &env{idp: hydra.Start(t, hydra.Options{}), upstream: upstream}
 	e.caddy = caddyproc.Start(t, caddyproc.Options{
 		Site: siteConfig(e.idp.Issuer(), e.upstream.URL, hydraBearer),
 		Env:  []string{"STEPUP_TEST_SECRET=" + edgeSecret},

@@ -16,10 +16,7 @@ import (
 // config's own routes and logs its warnings as single production lines: the
 // old one printed Caddy's development logger, a stack trace per warning.
 func TestExplainCommandOfTheBuiltBinary(t *testing.T) {
-	bin := os.Getenv(caddyproc.EnvBinary)
-	if bin == "" {
-		t.Fatalf("%s is not set: build Caddy with scripts/build-caddy (or run `make test`)", caddyproc.EnvBinary)
-	}
+	bin := caddyproc.Binary(t)
 	dir := t.TempDir()
 	config := filepath.Join(dir, "Caddyfile")
 	site := `{

@@ -11,8 +11,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/caddy-stepup/caddy-stepup/integration/internal/browser"
-	"github.com/caddy-stepup/caddy-stepup/integration/internal/caddyproc"
-	"github.com/caddy-stepup/caddy-stepup/integration/internal/hydra"
 )
 
 // formUpstream serves a transfer form at /form and records every body
@@ -41,6 +39,15 @@ func (u *formUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// newFormEnv is newEnv with a formUpstream behind the site.
+func newFormEnv(t *testing.T) (*env, *formUpstream) {
+	t.Helper()
+	up := &formUpstream{}
+	srv := httptest.NewServer(up)
+	t.Cleanup(srv.Close)
+	return newEnvWith(t, srv), up
+}
+
 func (u *formUpstream) got() ([]string, []string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -53,17 +60,8 @@ func (u *formUpstream) got() ([]string, []string) {
 // original body once, with the new identity. Submitting the same
 // confirmation again is refused and sends nothing.
 func TestBrowserFormHeldAcrossStepUpIsSentOnceAfterConfirmation(t *testing.T) {
-	up := &formUpstream{}
-	srv := httptest.NewServer(up)
-	t.Cleanup(srv.Close)
-	idp := hydra.Start(t, hydra.Options{})
-	c := caddyproc.Start(t, caddyproc.Options{
-		Site: siteConfig(idp.Issuer(), srv.URL, hydraBearer),
-		Env:  []string{"STEPUP_TEST_SECRET=" + edgeSecret},
-	})
-	e := &env{idp: idp, caddy: c, upstream: srv}
-	e.client = e.registerEdge(t, c)
-	site := c.URL()
+	e, up := newFormEnv(t)
+	site := e.caddy.URL()
 
 	e.grant("carol", acrPwd, "pwd")
 	b := browser.New(t)
@@ -141,17 +139,8 @@ func TestCrossSiteFormIsNotHeld(t *testing.T) {
 // TestBrowserHeldFormDiscarded: Discard on the confirmation page sends
 // nothing, and the held form cannot be sent afterwards.
 func TestBrowserHeldFormDiscarded(t *testing.T) {
-	up := &formUpstream{}
-	srv := httptest.NewServer(up)
-	t.Cleanup(srv.Close)
-	idp := hydra.Start(t, hydra.Options{})
-	c := caddyproc.Start(t, caddyproc.Options{
-		Site: siteConfig(idp.Issuer(), srv.URL, hydraBearer),
-		Env:  []string{"STEPUP_TEST_SECRET=" + edgeSecret},
-	})
-	e := &env{idp: idp, caddy: c, upstream: srv}
-	e.client = e.registerEdge(t, c)
-	site := c.URL()
+	e, up := newFormEnv(t)
+	site := e.caddy.URL()
 
 	e.grant("carol", acrPwd, "pwd")
 	b := browser.New(t)

@@ -60,15 +60,21 @@ type Caddy struct {
 	logs      *bytes.Buffer
 }
 
-// Start runs Caddy with opts and stops it when the test ends. Without
-// $STEPUP_CADDY the test fails rather than skips.
-func Start(t testing.TB, opts Options) *Caddy {
+// Binary is the path of the Caddy binary under test, $STEPUP_CADDY. Without
+// it the test fails rather than skips.
+func Binary(t testing.TB) string {
 	t.Helper()
 	bin := os.Getenv(EnvBinary)
 	if bin == "" {
 		t.Fatalf("%s is not set: build Caddy with scripts/build-caddy (or run `make test`)", EnvBinary)
 	}
-	c := &Caddy{t: t, opts: opts, bin: bin, dir: t.TempDir(), logs: new(bytes.Buffer)}
+	return bin
+}
+
+// Start runs Caddy with opts and stops it when the test ends.
+func Start(t testing.TB, opts Options) *Caddy {
+	t.Helper()
+	c := &Caddy{t: t, opts: opts, bin: Binary(t), dir: t.TempDir(), logs: new(bytes.Buffer)}
 	if c.opts.StorageDir == "" {
 		c.opts.StorageDir = filepath.Join(c.dir, "storage")
 	}
