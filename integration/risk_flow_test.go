@@ -3,7 +3,6 @@ package integration
 import (
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 )
 
@@ -12,14 +11,7 @@ import (
 // in. Its later requests, from the same browser and place, must not count
 // as coming from a new device (issue 13, item 9).
 func TestNewDeviceDoesNotFireAfterALoginThatRecordedNoDevice(t *testing.T) {
-	e := newRiskEnv(t, "")
-	ip := new(atomic.Value)
-	ip.Store(ipLondon)
-	b := clientFrom(e.caddy, ip)
-	e.grant("alice", acrPwd, "pwd")
-	if got := navigate(t, b, e.caddy.URL()+"/.stepup/login?return_to=/").echoed(t); got.User != "alice" {
-		t.Fatalf("login through the login endpoint: %+v", got)
-	}
+	e, b, _ := signedInFromLondonThrough(t, "", "/.stepup/login?return_to=/")
 	for i := range 3 {
 		if resp, body := api(t, b, "GET", e.caddy.URL()+"/"); resp.StatusCode != http.StatusOK {
 			t.Fatalf("request %d after the login, same browser and place: %d %s", i+1, resp.StatusCode, truncate(body))

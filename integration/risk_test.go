@@ -103,13 +103,20 @@ func newRiskEnv(t *testing.T, extra string) *env {
 // from London; storing another address in ip moves the client afterwards.
 func signedInFromLondon(t *testing.T, extra string) (*env, *http.Client, *atomic.Value) {
 	t.Helper()
+	return signedInFromLondonThrough(t, extra, "/")
+}
+
+// signedInFromLondonThrough is signedInFromLondon with the browser's first
+// visit at path (the login is made on the way).
+func signedInFromLondonThrough(t *testing.T, extra, path string) (*env, *http.Client, *atomic.Value) {
+	t.Helper()
 	e := newRiskEnv(t, extra)
 	ip := new(atomic.Value)
 	ip.Store(ipLondon)
 	b := clientFrom(e.caddy, ip)
 	e.grant("alice", acrPwd, "pwd")
-	if got := navigate(t, b, e.caddy.URL()+"/").echoed(t); got.User != "alice" {
-		t.Fatalf("login from London: %+v", got)
+	if got := navigate(t, b, e.caddy.URL()+path).echoed(t); got.User != "alice" {
+		t.Fatalf("login from London through %s: %+v", path, got)
 	}
 	return e, b, ip
 }

@@ -338,19 +338,35 @@ func (b *Browser) Fill(selector, text string) {
 // what describes the expectation in the failure message.
 func (b *Browser) WaitTrue(what, js string) {
 	b.t.Helper()
+	poll(b, chromedp.Evaluate[bool](js), func(ok bool) bool { return ok }, func(_ bool, lastErr, err error) {
+		b.t.Helper()
+		b.t.Fatalf("browser: waiting for %s: last error %v: %v", what, lastErr, err)
+	})
+}
+
+// poll runs query until done accepts its result, and returns that result.
+// Errors count as "not yet" (a navigation may be replacing the page). When
+// the wait times out, fail gets the last result, the last error and why the
+// wait ended; it must stop the test.
+func poll[T any](b *Browser, query chromedp.Action[T], done func(T) bool, fail func(last T, lastErr, err error)) T {
+	b.t.Helper()
+	var last T
 	var lastErr error
 	ctx, cancel := context.WithTimeout(b.ctx, b.waitTimeout)
 	defer cancel()
 	for {
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
-		if err == nil && ok {
-			return
-		}
-		if err != nil {
+		v, err := chromedp.Run(ctx, query)
+		if err == nil {
+			last = v
+			if done(v) {
+				return v
+			}
+		} else {
 			lastErr = err
 		}
 		if err := sleep(ctx); err != nil {
-			b.t.Fatalf("browser: waiting for %s: last error %v: %v", what, lastErr, b.explainWait(err))
+			fail(last, lastErr, b.explainWait(err))
+			return last
 		}
 	}
 }
@@ -363,24 +379,10 @@ const pollInterval = 100 * time.Millisecond
 // across origins. what describes the expectation in the failure message.
 func (b *Browser) WaitURL(what string, match func(url string) bool) string {
 	b.t.Helper()
-	var last string
-	var lastErr error
-	ctx, cancel := context.WithTimeout(b.ctx, b.waitTimeout)
-	defer cancel()
-	for {
-		u, err := chromedp.Run(ctx, chromedp.Location())
-		if err == nil {
-			last = u
-			if match(u) {
-				return u
-			}
-		} else {
-			lastErr = err // e.g. mid-navigation; try again
-		}
-		if err := sleep(ctx); err != nil {
-			b.t.Fatalf("browser: waiting for URL %s: last URL %q, last error %v: %v", what, last, lastErr, b.explainWait(err))
-		}
-	}
+	return poll(b, chromedp.Location(), match, func(last string, lastErr, err error) {
+		b.t.Helper()
+		b.t.Fatalf("browser: waiting for URL %s: last URL %q, last error %v: %v", what, last, lastErr, err)
+	})
 }
 
 // WaitURLPrefix waits until the address of the current page starts with
@@ -394,24 +396,10 @@ func (b *Browser) WaitURLPrefix(prefix string) string {
 // returns that text.
 func (b *Browser) WaitText(substr string) string {
 	b.t.Helper()
-	var last string
-	var lastErr error
-	ctx, cancel := context.WithTimeout(b.ctx, b.waitTimeout)
-	defer cancel()
-	for {
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](bodyText))
-		if err == nil {
-			last = s
-			if strings.Contains(s, substr) {
-				return s
-			}
-		} else {
-			lastErr = err
-		}
-		if err := sleep(ctx); err != nil {
-			b.t.Fatalf("browser: waiting for text %q: last text %q, last error %v: %v", substr, clip(last, 2000), lastErr, b.explainWait(err))
-		}
-	}
+	return poll(b, chromedp.Evaluate[string](bodyText), func(s string) bool { return strings.Contains(s, substr) }, func(last string, lastErr, err error) {
+		b.t.Helper()
+		b.t.Fatalf("browser: waiting for text %q: last text %q, last error %v: %v", substr, clip(last, 2000), lastErr, err)
+	})
 }
 
 func (b *Browser) explainWait(err error) error {
