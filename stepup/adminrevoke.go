@@ -8,6 +8,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 	"github.com/caddy-stepup/caddy-stepup/stepup/state"
 )
 
@@ -54,7 +55,7 @@ func serveAdminRevoke(w http.ResponseWriter, r *http.Request) error {
 	if err := dec.Decode(&req); err != nil {
 		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: fmt.Errorf("decoding request: %w", err)}
 	}
-	if req.Issuer == "" || (req.Subject == "" && req.SID == "") || len(req.Subject) > maxClaimLen || len(req.SID) > maxClaimLen {
+	if req.Issuer == "" || (req.Subject == "" && req.SID == "") || len(req.Subject) > session.MaxClaimLen || len(req.SID) > session.MaxClaimLen {
 		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: fmt.Errorf("issuer and sub or sid are required")}
 	}
 	rv := state.Revocation{Issuer: req.Issuer, Subject: req.Subject, SID: req.SID, Before: time.Now().Unix()}

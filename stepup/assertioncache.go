@@ -1,6 +1,11 @@
 package stepup
 
-import "time"
+import (
+	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/internal/bounded"
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
+)
 
 // assertionCache remembers recently signed assertions. Signing costs an
 // ECDSA signature (tens of µs), far more than the rest of a request's path,
@@ -10,13 +15,13 @@ import "time"
 // caches), rule, risk score, method, host, path and scheme it was signed
 // for, and only during the first half of the assertion's lifetime.
 type assertionCache struct {
-	m *boundedMap[assertionCacheKey, assertionEntry]
+	m *bounded.Map[assertionCacheKey, assertionEntry]
 }
 
 // assertionCacheKey is everything an assertion's claims depend on besides
 // the clock.
 type assertionCacheKey struct {
-	s          *session
+	s          *session.Session
 	rule       string
 	reportOnly bool
 	score      int // -1 without a risk engine
@@ -40,11 +45,11 @@ const assertionCacheSize = 4096
 const maxCachedTarget = 512
 
 func newAssertionCache(size int) *assertionCache {
-	return &assertionCache{m: newBoundedMap[assertionCacheKey, assertionEntry](size)}
+	return &assertionCache{m: bounded.New[assertionCacheKey, assertionEntry](size)}
 }
 
 func (c *assertionCache) get(k *assertionCacheKey, now time.Time) (string, bool) {
-	e, ok := c.m.get(*k)
+	e, ok := c.m.Get(*k)
 	if !ok || !now.Before(e.reuseUntil) {
 		return "", false
 	}
@@ -55,7 +60,7 @@ func (c *assertionCache) put(k *assertionCacheKey, token string, reuseUntil, now
 	if len(k.host)+len(k.path) > maxCachedTarget {
 		return
 	}
-	c.m.put(*k, assertionEntry{token: token, reuseUntil: reuseUntil}, func(e assertionEntry) bool {
+	c.m.Put(*k, assertionEntry{token: token, reuseUntil: reuseUntil}, func(e assertionEntry) bool {
 		return !now.Before(e.reuseUntil)
 	})
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
 
 // assertionClaims is the payload of an assertion. htm and htu bind it to
@@ -44,7 +45,7 @@ type assertionClaims struct {
 // reportOnly marks a pass that only report-only mode allowed. When no
 // assertion can be signed (storage unreachable) the request goes on without
 // one, and an upstream that verifies refuses it: fail closed, downstream.
-func (h *Handler) attachAssertion(r *http.Request, req *decision.Requirement, s *session, reportOnly bool) {
+func (h *Handler) attachAssertion(r *http.Request, req *decision.Requirement, s *session.Session, reportOnly bool) {
 	a := h.asserter
 	if a == nil {
 		return
@@ -79,7 +80,7 @@ func (a *asserter) origin(k *assertionCacheKey) string {
 }
 
 // sign makes a compact JWS over the claims for k and s at now.
-func (a *asserter) sign(ctx context.Context, k *assertionCacheKey, s *session, now time.Time) (string, error) {
+func (a *asserter) sign(ctx context.Context, k *assertionCacheKey, s *session.Session, now time.Time) (string, error) {
 	set, err := a.keys.keys(ctx)
 	if err != nil {
 		return "", err

@@ -17,6 +17,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/caddy-stepup/caddy-stepup/stepup/provider"
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
 
 // logoutIdP signs logout tokens for a handler whose provider is already
@@ -99,7 +100,7 @@ func newLogoutHandler(t *testing.T) (*testHandler, *logoutIdP) {
 
 // passes reports whether a session cookie for s reaches the upstream on a
 // route a rule covers.
-func (th *testHandler) passes(t *testing.T, s *session) bool {
+func (th *testHandler) passes(t *testing.T, s *session.Session) bool {
 	t.Helper()
 	cookie := th.cookieFor(t, s)
 	return th.serve(t, request("GET", "http://127.0.0.1/admin", "Cookie", cookie)).upstream != nil

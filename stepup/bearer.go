@@ -5,13 +5,14 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddy-stepup/caddy-stepup/stepup/provider"
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
 
 // maxBearerLen refuses absurd tokens before any parsing.
@@ -46,7 +47,7 @@ var errBearerRefused = errors.New("bearer token refused")
 // by the provider client (signature, issuer, expiry, one of our audiences,
 // an access token and not an ID token; typed at+jwt unless
 // insecure_bearer_untyped), or remembered from an earlier request.
-func (h *Handler) verifyBearer(r *http.Request, token string) (*session, error) {
+func (h *Handler) verifyBearer(r *http.Request, token string) (*session.Session, error) {
 	if len(h.BearerAudiences) == 0 {
 		return nil, errors.New("bearer tokens are not enabled (bearer_audience)")
 	}
@@ -66,7 +67,7 @@ func (h *Handler) verifyBearer(r *http.Request, token string) (*session, error) 
 	if err != nil {
 		return nil, err
 	}
-	s := &session{Subject: t.Subject, ACR: t.ACR, AMR: t.AMR, AuthTime: authTime, Issued: t.IssuedAt, Expires: t.Expiry}
+	s := &session.Session{Subject: t.Subject, ACR: t.ACR, AMR: t.AMR, AuthTime: authTime, Issued: t.IssuedAt, Expires: t.Expiry}
 	h.bearers.put(key, s, now)
 	return s, nil
 }

@@ -3,6 +3,9 @@ package stepup
 import (
 	"crypto/sha256"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/internal/bounded"
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
 
 // bearerCache remembers access tokens that verified, so that an API client
@@ -17,11 +20,11 @@ import (
 // check are kept: a failure is never remembered, and a token that failed
 // is verified again when it comes back.
 type bearerCache struct {
-	m *boundedMap[[sha256.Size]byte, bearerEntry]
+	m *bounded.Map[[sha256.Size]byte, bearerEntry]
 }
 
 type bearerEntry struct {
-	s     *session // immutable; shared by the requests presenting the token
+	s     *session.Session // immutable; shared by the requests presenting the token
 	until time.Time
 }
 
@@ -36,7 +39,7 @@ const (
 )
 
 func newBearerCache(size int) *bearerCache {
-	return &bearerCache{m: newBoundedMap[[sha256.Size]byte, bearerEntry](size)}
+	return &bearerCache{m: bounded.New[[sha256.Size]byte, bearerEntry](size)}
 }
 
 // bearerKey is what the cache knows a token by. Tokens of usual size are
@@ -52,11 +55,11 @@ func bearerKey(token string) [sha256.Size]byte {
 
 // get returns the session of a token that verified and has not expired at
 // now, or nil. A nil cache holds nothing.
-func (c *bearerCache) get(key [sha256.Size]byte, now time.Time) *session {
+func (c *bearerCache) get(key [sha256.Size]byte, now time.Time) *session.Session {
 	if c == nil {
 		return nil
 	}
-	e, ok := c.m.get(key)
+	e, ok := c.m.Get(key)
 	if !ok || !now.Before(e.until) {
 		return nil
 	}
@@ -65,7 +68,7 @@ func (c *bearerCache) get(key [sha256.Size]byte, now time.Time) *session {
 
 // put remembers a token that verified at now into s (s.Expires is the
 // token's exp).
-func (c *bearerCache) put(key [sha256.Size]byte, s *session, now time.Time) {
+func (c *bearerCache) put(key [sha256.Size]byte, s *session.Session, now time.Time) {
 	until := now.Add(bearerCacheMaxAge)
 	if s.Expires.Before(until) {
 		until = s.Expires
@@ -73,5 +76,5 @@ func (c *bearerCache) put(key [sha256.Size]byte, s *session, now time.Time) {
 	if c == nil || !now.Before(until) {
 		return
 	}
-	c.m.put(key, bearerEntry{s: s, until: until}, func(e bearerEntry) bool { return !now.Before(e.until) })
+	c.m.Put(key, bearerEntry{s: s, until: until}, func(e bearerEntry) bool { return !now.Before(e.until) })
 }

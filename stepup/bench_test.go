@@ -28,6 +28,7 @@ import (
 
 	"github.com/caddy-stepup/caddy-stepup/internal/mmdbtest"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
 
 // benchIP is London in the generated test databases (internal/mmdbtest),
@@ -97,9 +98,9 @@ func benchRiskConfig(h *Handler, dbs mmdbtest.Paths) {
 
 // benchSession is a realistic session (the cookie size test's): a UUID
 // subject, three methods, a risk baseline recorded from benchIP.
-func benchSession(h *Handler, c *clock, device uint64) *session {
+func benchSession(h *Handler, c *clock, device uint64) *session.Session {
 	now := c.now()
-	s := &session{
+	s := &session.Session{
 		Subject: "f81d4fae-7dec-11d0-a765-00a0c91e6bf6", ACR: "urn:otp",
 		AMR: []string{"pwd", "otp", "hwk"}, AuthTime: now, Issued: now, Expires: now.Add(30 * 24 * time.Hour),
 		LoginRule: "admin",
@@ -112,7 +113,7 @@ func benchSession(h *Handler, c *clock, device uint64) *session {
 }
 
 // sessionCookie seals s under the handler's keys, as the login flow does.
-func sessionCookie(b *testing.B, h *Handler, s *session) string {
+func sessionCookie(b *testing.B, h *Handler, s *session.Session) string {
 	b.Helper()
 	return sealSession(b, h, s)
 }
@@ -127,10 +128,10 @@ func browserRequest(h *Handler, path, session, device string) *http.Request {
 	r.Header.Set("Accept", "text/html,application/xhtml+xml")
 	cookie := "theme=dark; _ga=GA1.1.1234567890.1800000000"
 	if session != "" {
-		cookie += "; " + h.secureNames.session + "=" + session
+		cookie += "; " + h.cookies.Prefixed.Session + "=" + session
 	}
 	if device != "" {
-		cookie += "; " + h.secureNames.device + "=" + device
+		cookie += "; " + h.cookies.Prefixed.Device + "=" + device
 	}
 	r.Header.Set("Cookie", cookie)
 	return r
@@ -202,10 +203,10 @@ func BenchmarkFastPath(b *testing.B) {
 		benchServe(b, h, r, nil)
 	})
 	// The session cache off: what a request costs when its cookie is not in
-	// the cache (its first, or beyond sessionCacheSize active sessions).
+	// the cache (its first, or beyond the cache's bound of active sessions).
 	b.Run("session_uncached", func(b *testing.B) {
 		h, c := benchHandler(b, nil)
-		h.sessions = nil
+		h.sessions = session.NewStore(h.sealer, h.cookies, session.WithClock(h.now), session.WithCacheSize(0))
 		r := browserRequest(h, "/admin/users", sessionCookie(b, h, benchSession(h, c, 0)), "")
 		benchServe(b, h, r, nil)
 	})
@@ -263,74 +264,11 @@ func BenchmarkRuleMatching(b *testing.B) {
 	}
 }
 
-// BenchmarkSessionCookieOpen finds a realistic session cookie among the
-// site's and returns its session: opened (base64, AES-256-GCM, decoding),
-// and from the session cache as on a browser's later requests.
-func BenchmarkSessionCookieOpen(b *testing.B) {
-	for _, cached := range []bool{false, true} {
-		name := "opened"
-		if cached {
-			name = "cached"
-		}
-		b.Run(name, func(b *testing.B) {
-			h, c := benchHandler(b, nil)
-			if !cached {
-				h.sessions = nil
-			}
-			s := benchSession(h, c, 0)
-			s.HasLogin, s.Login = true, risk.Recorded{Country: [2]byte{'G', 'B'}, ASN: 4_200_000_000, Device: ^uint64(0), Lat: 51.5142, Lon: -0.0931, Radius: 10, At: c.now().Unix()}
-			r := browserRequest(h, "/admin", sessionCookie(b, h, s), "")
-			b.ReportAllocs()
-			for b.Loop() {
-				if got := h.readSession(r); got == nil || got.Subject != s.Subject {
-					b.Fatal("session did not open")
-				}
-			}
-		})
-	}
-}
-
-// BenchmarkCachesWhenFull fills the session and bearer caches to their
-// bounds with realistic entries and reports the heap they hold (ns/op is
-// one more insertion into the full cache, evicting).
+// BenchmarkCachesWhenFull fills the bearer cache to its bound with
+// realistic entries and reports the heap it holds (ns/op is one more
+// insertion into the full cache, evicting). The session cache's is in
+// stepup/session.
 func BenchmarkCachesWhenFull(b *testing.B) {
-	b.Run("session", func(b *testing.B) {
-		h, c := benchHandler(b, nil)
-		h.sessions = nil // filled by hand below
-		now := c.now()
-		keys, err := h.sealer.ring.keys(context.Background())
-		if err != nil {
-			b.Fatal(err)
-		}
-		cookies := make([]string, sessionCacheSize+1024)
-		for i := range cookies {
-			s := benchSession(h, c, 0)
-			s.Subject = fmt.Sprintf("%08x-7dec-11d0-a765-00a0c91e6bf6", i)
-			s.HasLogin, s.Login = true, risk.Recorded{Country: [2]byte{'G', 'B'}, ASN: 64512, Device: uint64(i), Lat: 51.5, Lon: -0.09, Radius: 10, At: now.Unix()}
-			cookies[i] = sessionCookie(b, h, s)
-		}
-		held := heapHeld(func() {
-			h.sessions = newSessionCache(sessionCacheSize)
-			for _, cookie := range cookies[:sessionCacheSize] {
-				r := browserRequest(h, "/admin", cookie, "")
-				if h.readSession(r) == nil {
-					b.Fatal("session did not open")
-				}
-			}
-		})
-		if n := h.sessions.m.len(); n != sessionCacheSize {
-			b.Fatalf("%d sessions cached, want %d", n, sessionCacheSize)
-		}
-		s := benchSession(h, c, 0)
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			h.sessions.put(cookies[sessionCacheSize+i%1024], keys, s, now)
-			i++
-		}
-		b.ReportMetric(held, "heap-bytes-full")
-		b.ReportMetric(held/sessionCacheSize, "bytes/entry")
-	})
 	b.Run("bearer", func(b *testing.B) {
 		h, c := benchHandler(b, func(h *Handler) { h.BearerAudiences = []string{"api"} })
 		idp := withBearerIdP(b, h, c, "ES256")
@@ -347,10 +285,12 @@ func BenchmarkCachesWhenFull(b *testing.B) {
 				}
 			}
 		})
-		if n := h.bearers.m.len(); n != bearerCacheSize {
-			b.Fatalf("%d tokens cached, want %d", n, bearerCacheSize)
+		for _, tok := range tokens {
+			if h.bearers.get(bearerKey(tok), c.now()) == nil {
+				b.Fatal("a token is missing from the cache")
+			}
 		}
-		s := &session{Subject: "x", Expires: c.now().Add(time.Hour)}
+		s := &session.Session{Subject: "x", Expires: c.now().Add(time.Hour)}
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {

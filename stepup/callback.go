@@ -8,10 +8,11 @@ import (
 	"slices"
 	"time"
 
-	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"go.uber.org/zap"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddy-stepup/caddy-stepup/stepup/provider"
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
 
 // clockSkew tolerates small clock differences between us and the IdP when
@@ -66,7 +67,7 @@ func (h *Handler) serveCallback(w http.ResponseWriter, r *http.Request) error {
 		return h.renderFailure(w, r, lf)
 	}
 	h.recordLogin(w, r, s)
-	if err := h.writeSession(w, r, s); err != nil {
+	if err := h.sessions.Write(w, r, s); err != nil {
 		return h.renderFailure(w, r, fail(http.StatusServiceUnavailable, "internal", "The session could not be saved; try again.", err))
 	}
 	h.clearFlow(w, r, f.State)
@@ -91,7 +92,7 @@ func (h *Handler) retryLogin(w http.ResponseWriter, r *http.Request, f *flowStat
 		return h.idpDown(w, r, err)
 	}
 	current := h.readSession(r)
-	if !current.valid(h.now()) || current.Subject != f.Subject {
+	if !current.Valid(h.now()) || current.Subject != f.Subject {
 		current = nil
 	}
 	req := f.requirement(h.policy)
@@ -101,7 +102,7 @@ func (h *Handler) retryLogin(w http.ResponseWriter, r *http.Request, f *flowStat
 }
 
 // completeLogin returns the new session, or a *loginFailure.
-func (h *Handler) completeLogin(r *http.Request) (*session, *flowState, error) {
+func (h *Handler) completeLogin(r *http.Request) (*session.Session, *flowState, error) {
 	q := r.URL.Query()
 	f, err := h.readFlow(r.Context(), r, q.Get("state"))
 	if err != nil {
@@ -157,9 +158,9 @@ func idTokenRefused(err error) *loginFailure {
 // verified the ID token (signature, issuer, audience, expiry, nonce, sub,
 // iat): that what the IdP actually did meets the rule. acr_values was only
 // a request; the returned claims decide.
-func (h *Handler) checkIDToken(idt *provider.IDToken, f *flowState) (*session, error) {
+func (h *Handler) checkIDToken(idt *provider.IDToken, f *flowState) (*session.Session, error) {
 	now := h.now()
-	s := &session{Subject: idt.Subject, ACR: idt.ACR, AMR: idt.AMR, Issued: now, Expires: now.Add(h.sessionLifetime), LoginRule: f.Rule, SID: idt.SID}
+	s := &session.Session{Subject: idt.Subject, ACR: idt.ACR, AMR: idt.AMR, Issued: now, Expires: now.Add(h.sessionLifetime), LoginRule: f.Rule, SID: idt.SID}
 	var err error
 	if s.AuthTime, err = authTimeOf(idt.AuthTime, now); err != nil {
 		return nil, fail(http.StatusUnauthorized, "auth_time", "The identity provider's answer is dated in the future.", fmt.Errorf("auth_time %d is after now %d plus %s", *idt.AuthTime, now.Unix(), clockSkew))
@@ -181,7 +182,7 @@ func (h *Handler) checkIDToken(idt *provider.IDToken, f *flowState) (*session, e
 		lf.retry = !f.Prompt && !s.AuthTime.After(time.Unix(f.Started, 0).Add(clockSkew))
 		return nil, lf
 	}
-	if len(s.Subject) > maxClaimLen || len(s.ACR) > maxClaimLen || len(s.SID) > maxClaimLen || len(s.AMR) > maxAMR || slices.ContainsFunc(s.AMR, func(m string) bool { return len(m) > maxClaimLen }) {
+	if len(s.Subject) > session.MaxClaimLen || len(s.ACR) > session.MaxClaimLen || len(s.SID) > session.MaxClaimLen || len(s.AMR) > session.MaxAMR || slices.ContainsFunc(s.AMR, func(m string) bool { return len(m) > session.MaxClaimLen }) {
 		return nil, fail(http.StatusForbidden, "token", "The identity provider's answer is too large to keep.", errors.New("claims exceed session bounds"))
 	}
 	return s, nil
@@ -189,11 +190,11 @@ func (h *Handler) checkIDToken(idt *provider.IDToken, f *flowState) (*session, e
 
 // checkAuthentication reports how the login s falls short of req, the
 // requirement of flow f, or nil when it meets it.
-func checkAuthentication(req *decision.Requirement, s *session, f *flowState, now time.Time) *loginFailure {
+func checkAuthentication(req *decision.Requirement, s *session.Session, f *flowState, now time.Time) *loginFailure {
 	if !req.ACRSatisfied(s.ACR) {
 		return fail(http.StatusForbidden, "acr", "Your sign-in was not strong enough for this page. It needs: "+req.ACRValues+".", fmt.Errorf("acr %q does not satisfy %q", s.ACR, req.ACRValues))
 	}
-	if !s.hasAMR(req.AMR) {
+	if !s.HasAMR(req.AMR) {
 		return fail(http.StatusForbidden, "amr", "Your sign-in did not use the required method.", fmt.Errorf("amr %q lacks %q", s.AMR, req.AMR))
 	}
 	if f.MaxAge < 0 {

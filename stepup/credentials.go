@@ -7,12 +7,13 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
 
 // credentials are what a request presented: a verified bearer token or a
 // session cookie, as a session (nil without one).
 type credentials struct {
-	s      *session
+	s      *session.Session
 	bearer bool
 }
 
@@ -41,8 +42,8 @@ func (h *Handler) readCredentials(w http.ResponseWriter, r *http.Request, next c
 	return credentials{s: s}, false, nil
 }
 
-// claims are what the decision reads of a session; a nil session has none.
-func (s *session) claims() decision.Claims {
+// claimsOf is what the decision reads of a session; a nil session has none.
+func claimsOf(s *session.Session) decision.Claims {
 	if s == nil {
 		return decision.Claims{}
 	}

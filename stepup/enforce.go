@@ -5,20 +5,21 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddy-stepup/caddy-stepup/stepup/provider"
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
 
 // fallShort answers a request whose credentials do not meet req: an
 // RFC 9470 challenge for API clients and bearer tokens, a redirect to the
 // IdP for browser navigations, or, in report-only mode, a recorded pass.
 // extra is added to the audit event (a risk challenge's score and reasons).
-func (h *Handler) fallShort(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, repl *caddy.Replacer, req *decision.Requirement, s *session, reason string, bearer bool, description string, extra ...zap.Field) error {
+func (h *Handler) fallShort(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, repl *caddy.Replacer, req *decision.Requirement, s *session.Session, reason string, bearer bool, description string, extra ...zap.Field) error {
 	mode := "enforce"
 	if req.ReportOnly {
 		mode = outcomeReportOnly
@@ -37,7 +38,7 @@ func (h *Handler) fallShort(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	if req.ReportOnly {
 		h.metrics.requests.WithLabelValues(outcomeReportOnly).Inc()
-		if s.valid(h.now()) {
+		if s.Valid(h.now()) {
 			h.pass(r, repl, req, s, outcomeReportOnly)
 		} else {
 			repl.Set("http.stepup.result", outcomeReportOnly)
@@ -58,7 +59,7 @@ func (h *Handler) fallShort(w http.ResponseWriter, r *http.Request, next caddyht
 		}
 		return h.writeAPIChallenge(w, r, req, errInsufficientAuth, description)
 	}
-	if claims := s.claims(); req.Loops(&claims, h.now()) {
+	if claims := claimsOf(s); req.Loops(&claims, h.now()) {
 		return h.renderFailure(w, r, fail(http.StatusForbidden, "loop",
 			"You signed in, but the sign-in still does not meet this page's requirement ("+description+"). Contact your administrator.",
 			fmt.Errorf("login for rule %q just completed but %s still fails", req.Name, reason)))
@@ -70,7 +71,7 @@ func (h *Handler) fallShort(w http.ResponseWriter, r *http.Request, next caddyht
 	return h.startLogin(w, r, d, req, s, r.URL.RequestURI(), false)
 }
 
-func subjectOf(s *session) string {
+func subjectOf(s *session.Session) string {
 	if s == nil {
 		return ""
 	}

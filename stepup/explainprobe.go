@@ -14,6 +14,7 @@ import (
 	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddy-stepup/caddy-stepup/stepup/provider"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
 
 // explainRuns are the handlers explain lets act on the request: they only
@@ -131,7 +132,7 @@ func (rec *explainRecorder) describeSession(h *Handler, r *http.Request) error {
 	var device uint64
 	if h.risk != nil && h.riskConfig.NewDevice != nil {
 		deviceID := risk.NewDeviceID()
-		r.AddCookie(&http.Cookie{Name: h.cookies(r).device, Value: deviceID})
+		r.AddCookie(&http.Cookie{Name: h.cookies.For(r).Device, Value: deviceID})
 		loginDevice := deviceID
 		if q.Device == "new" {
 			loginDevice = risk.NewDeviceID() // the login was made on another device
@@ -146,7 +147,7 @@ func (rec *explainRecorder) describeSession(h *Handler, r *http.Request) error {
 	if subject == "" {
 		subject = "explain-user"
 	}
-	s := &session{Subject: subject, ACR: q.ACR, AMR: q.AMR, AuthTime: now.Add(-q.AuthAge), Issued: now.Add(-q.AuthAge), Expires: now.Add(h.sessionLifetime)}
+	s := &session.Session{Subject: subject, ACR: q.ACR, AMR: q.AMR, AuthTime: now.Add(-q.AuthAge), Issued: now.Add(-q.AuthAge), Expires: now.Add(h.sessionLifetime)}
 	if h.risk != nil {
 		loginIP := q.LoginIP
 		if loginIP == "" {
@@ -156,7 +157,7 @@ func (rec *explainRecorder) describeSession(h *Handler, r *http.Request) error {
 		s.HasLogin = true
 	}
 	minted := httptest.NewRecorder()
-	if err := h.writeSession(minted, r, s); err != nil {
+	if err := h.sessions.Write(minted, r, s); err != nil {
 		return err
 	}
 	for _, c := range minted.Result().Cookies() {

@@ -9,10 +9,11 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"golang.org/x/oauth2"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddy-stepup/caddy-stepup/stepup/provider"
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
 
 // flowState is what one login attempt must remember between the redirect to
@@ -77,14 +78,14 @@ func randomToken() string {
 // flowCookieName is the flow cookie of the attempt with state: named after
 // its slot, so a new attempt in the slot replaces the old one's cookie.
 func (h *Handler) flowCookieName(r *http.Request, state string) string {
-	return h.cookies(r).flowPrefix + state[:flowNameIDLen]
+	return h.cookies.For(r).FlowPrefix + state[:flowNameIDLen]
 }
 
 // startLogin redirects the browser to the IdP for req. It is the only place
 // that builds an authorization request, so every login carries PKCE, state
 // and nonce. reauth asks the IdP to authenticate the user again whatever
 // session it holds (prompt=login; see needsReauth).
-func (h *Handler) startLogin(w http.ResponseWriter, r *http.Request, d *provider.Discovery, req *decision.Requirement, current *session, returnTo string, reauth bool) error {
+func (h *Handler) startLogin(w http.ResponseWriter, r *http.Request, d *provider.Discovery, req *decision.Requirement, current *session.Session, returnTo string, reauth bool) error {
 	f := h.newFlow(w, r, req, current, returnTo, reauth)
 	return h.sendFlow(w, r, d, req, current, &f)
 }
@@ -92,7 +93,7 @@ func (h *Handler) startLogin(w http.ResponseWriter, r *http.Request, d *provider
 // newFlow is a new login attempt for req; it takes the attempt's slot
 // (flowslots.go). A caller may add to it (a held form's binding) before
 // sendFlow.
-func (h *Handler) newFlow(w http.ResponseWriter, r *http.Request, req *decision.Requirement, current *session, returnTo string, reauth bool) flowState {
+func (h *Handler) newFlow(w http.ResponseWriter, r *http.Request, req *decision.Requirement, current *session.Session, returnTo string, reauth bool) flowState {
 	now := h.now()
 	f := flowState{
 		Version:  flowVersion,
@@ -109,7 +110,7 @@ func (h *Handler) newFlow(w http.ResponseWriter, r *http.Request, req *decision.
 	if req.HasMaxAge {
 		f.MaxAge = int64(req.MaxAge.Seconds())
 	}
-	if current.valid(now) {
+	if current.Valid(now) {
 		f.Subject = current.Subject
 	}
 	f.Prompt = reauth || h.needsReauth(req, current, now)
@@ -118,12 +119,12 @@ func (h *Handler) newFlow(w http.ResponseWriter, r *http.Request, req *decision.
 
 // sendFlow seals f into its flow cookie and redirects the browser to the
 // IdP.
-func (h *Handler) sendFlow(w http.ResponseWriter, r *http.Request, d *provider.Discovery, req *decision.Requirement, current *session, f *flowState) error {
+func (h *Handler) sendFlow(w http.ResponseWriter, r *http.Request, d *provider.Discovery, req *decision.Requirement, current *session.Session, f *flowState) error {
 	plain, err := json.Marshal(f)
 	if err != nil {
 		return err
 	}
-	sealed, err := h.sealer.seal(r.Context(), flowPurpose, plain)
+	sealed, err := h.sealer.Seal(r.Context(), flowPurpose, plain)
 	if err != nil {
 		return err
 	}
@@ -132,7 +133,7 @@ func (h *Handler) sendFlow(w http.ResponseWriter, r *http.Request, d *provider.D
 		Value:    sealed,
 		Path:     h.CallbackPath,
 		MaxAge:   int(flowLifetime.Seconds()),
-		Secure:   h.secureCookies(r),
+		Secure:   h.cookies.Secure(r),
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
 	})
@@ -142,7 +143,7 @@ func (h *Handler) sendFlow(w http.ResponseWriter, r *http.Request, d *provider.D
 }
 
 // authorizeURL builds the authorization request for req and flow f.
-func (h *Handler) authorizeURL(r *http.Request, d *provider.Discovery, req *decision.Requirement, f *flowState, current *session) string {
+func (h *Handler) authorizeURL(r *http.Request, d *provider.Discovery, req *decision.Requirement, f *flowState, current *session.Session) string {
 	a := provider.AuthRequest{
 		RedirectURI: h.redirectURI(r),
 		Scopes:      h.scopes,
@@ -152,7 +153,7 @@ func (h *Handler) authorizeURL(r *http.Request, d *provider.Discovery, req *deci
 		PromptLogin: f.Prompt,
 		Extra:       h.Provider.AuthParams,
 	}
-	valid := current.valid(h.now())
+	valid := current.Valid(h.now())
 	switch {
 	case req.ACRValues != "":
 		a.ACRValues, a.EssentialACR = req.ACRValues, req.ACR
@@ -185,14 +186,14 @@ func (h *Handler) authorizeURL(r *http.Request, d *provider.Discovery, req *deci
 //
 // Whatever is sent, a login the OP answers below the requirement without
 // a new authentication is retried once with prompt=login (callback.go).
-func (h *Handler) needsReauth(req *decision.Requirement, current *session, now time.Time) bool {
+func (h *Handler) needsReauth(req *decision.Requirement, current *session.Session, now time.Time) bool {
 	if req.HasMaxAge && req.MaxAge == 0 {
 		return true
 	}
-	if h.Provider.StepUpPrompt == stepUpPromptRetry || !current.valid(now) {
+	if h.Provider.StepUpPrompt == stepUpPromptRetry || !current.Valid(now) {
 		return false
 	}
-	return !req.ACRSatisfied(current.ACR) || !current.hasAMR(req.AMR)
+	return !req.ACRSatisfied(current.ACR) || !current.HasAMR(req.AMR)
 }
 
 // redirectURI is the callback on the host the browser is using; the IdP must
@@ -203,7 +204,7 @@ func (h *Handler) redirectURI(r *http.Request) string {
 
 func (h *Handler) origin(r *http.Request) string {
 	scheme := "https"
-	if h.plainLoopback(r) {
+	if h.cookies.PlainLoopback(r) {
 		scheme = "http"
 	}
 	return scheme + "://" + r.Host
@@ -214,12 +215,12 @@ func (h *Handler) readFlow(ctx context.Context, r *http.Request, state string) (
 	if len(state) < minStateLen || len(state) > 128 || !isFlowSlot(state[0]) {
 		return nil, errFlow
 	}
-	raw, ok := cookieValue(r.Header, h.flowCookieName(r, state))
+	raw, ok := session.CookieValue(r.Header, h.flowCookieName(r, state))
 	if !ok {
 		return nil, errFlow
 	}
-	plain, err := h.sealer.open(ctx, flowPurpose, raw)
-	if errors.Is(err, errSealed) {
+	plain, err := h.sealer.Open(ctx, flowPurpose, raw)
+	if errors.Is(err, session.ErrSealed) {
 		return nil, errFlow
 	}
 	if err != nil {
@@ -241,6 +242,6 @@ func (h *Handler) readFlow(ctx context.Context, r *http.Request, state string) (
 func (h *Handler) clearFlow(w http.ResponseWriter, r *http.Request, state string) {
 	http.SetCookie(w, &http.Cookie{
 		Name: h.flowCookieName(r, state), Value: "", Path: h.CallbackPath, MaxAge: -1,
-		Secure: h.secureCookies(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: h.cookies.Secure(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
 }

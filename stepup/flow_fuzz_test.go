@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
 
 // fuzzFlowHandler is just enough of a handler for readFlow: the fixed-key
@@ -18,8 +20,7 @@ func fuzzFlowHandler(tb testing.TB) *Handler {
 		CallbackPath: "/.stepup/callback",
 		sealer:       fuzzSealer(tb),
 		now:          func() time.Time { return fuzzEpoch },
-		secureNames:  cookieNames{session: "__Host-stepup_session", flowPrefix: "__Secure-" + flowCookiePrefix},
-		plainNames:   cookieNames{session: "stepup_session", flowPrefix: flowCookiePrefix},
+		cookies:      session.NewCookies(session.Names{Session: "stepup_session", FlowPrefix: flowCookiePrefix}, false),
 	}
 }
 
@@ -49,7 +50,7 @@ func FuzzReadFlow(f *testing.F) {
 func FuzzReadFlowPlaintext(f *testing.F) {
 	h := fuzzFlowHandler(f)
 	f.Fuzz(func(t *testing.T, plain []byte, state string) {
-		sealed, err := h.sealer.seal(context.Background(), flowPurpose, plain)
+		sealed, err := h.sealer.Seal(context.Background(), flowPurpose, plain)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,13 +58,13 @@ func FuzzReadFlowPlaintext(f *testing.F) {
 		if len(id) > flowNameIDLen {
 			id = id[:flowNameIDLen]
 		}
-		r := callbackRequest("other=1; " + h.secureNames.flowPrefix + id + "=" + sealed)
+		r := callbackRequest("other=1; " + h.cookies.Prefixed.FlowPrefix + id + "=" + sealed)
 		fl, err := h.readFlow(context.Background(), r, state)
 		checkReadFlow(t, h, state, fl, err)
 
 		var want flowState
 		if err != nil && json.Unmarshal(plain, &want) == nil && want.Version == flowVersion && want.State == state && tokenState.MatchString(state) &&
-			len(state) <= 128 && len(sealed) <= maxSealedLen && fuzzEpoch.Sub(time.Unix(want.Started, 0)) <= flowLifetime {
+			len(state) <= 128 && len(sealed) <= session.MaxSealedLen && fuzzEpoch.Sub(time.Unix(want.Started, 0)) <= flowLifetime {
 			t.Fatalf("a fresh flow sealed for state %q was not found: %v", state, err)
 		}
 	})
@@ -98,11 +99,11 @@ func sealedFlow(t *testing.T, h *Handler, f flowState) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealed, err := h.sealer.seal(context.Background(), flowPurpose, plain)
+	sealed, err := h.sealer.Seal(context.Background(), flowPurpose, plain)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return h.secureNames.flowPrefix + f.State[:flowNameIDLen] + "=" + sealed
+	return h.cookies.Prefixed.FlowPrefix + f.State[:flowNameIDLen] + "=" + sealed
 }
 
 func seedFlow() flowState {
@@ -130,10 +131,10 @@ func readFlowSeeds(t *testing.T) []fuzzSeed {
 		{"expired", []any{expired.State, sealedFlow(t, h, expired)}},
 		{"same-name-other-state", []any{fl.State, sealedFlow(t, h, sameIDOtherState)}},
 		{"state-too-short", []any{fl.State[:minStateLen-1], cookie}},
-		{"state-without-a-slot", []any{"Z" + fl.State[1:], "__Secure-stepup_flow_Z" + cookie[len(h.secureNames.flowPrefix)+flowNameIDLen:]}},
+		{"state-without-a-slot", []any{"Z" + fl.State[1:], "__Secure-stepup_flow_Z" + cookie[len(h.cookies.Prefixed.FlowPrefix)+flowNameIDLen:]}},
 		{"no-cookie", []any{fl.State, ""}},
-		{"plain-name-over-https", []any{fl.State, flowCookiePrefix + cookie[len(h.secureNames.flowPrefix):]}},
-		{"quoted-value", []any{fl.State, h.secureNames.flowPrefix + fl.State[:flowNameIDLen] + `="` + cookie[len(h.secureNames.flowPrefix)+flowNameIDLen+1:] + `"`}},
+		{"plain-name-over-https", []any{fl.State, flowCookiePrefix + cookie[len(h.cookies.Prefixed.FlowPrefix):]}},
+		{"quoted-value", []any{fl.State, h.cookies.Prefixed.FlowPrefix + fl.State[:flowNameIDLen] + `="` + cookie[len(h.cookies.Prefixed.FlowPrefix)+flowNameIDLen+1:] + `"`}},
 	}
 }
 
@@ -164,10 +165,10 @@ func flowPlaintextSeeds(t *testing.T) []fuzzSeed {
 func flowPlaintextAccepts(t *testing.T, args []any) bool {
 	h := fuzzFlowHandler(t)
 	plain, state := args[0].([]byte), args[1].(string)
-	sealed, err := h.sealer.seal(context.Background(), flowPurpose, plain)
+	sealed, err := h.sealer.Seal(context.Background(), flowPurpose, plain)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = h.readFlow(context.Background(), callbackRequest(h.secureNames.flowPrefix+state[:flowNameIDLen]+"="+sealed), state)
+	_, err = h.readFlow(context.Background(), callbackRequest(h.cookies.Prefixed.FlowPrefix+state[:flowNameIDLen]+"="+sealed), state)
 	return err == nil
 }

@@ -31,11 +31,11 @@ func TestAFlowCookieFromAnEarlierVersionRestartsTheLogin(t *testing.T) {
 	}
 	cleared := false
 	for _, c := range out.rec.Result().Cookies() {
-		if c.Name == th.secureNames.flowPrefix+old.State[:flowNameIDLen] && c.MaxAge < 0 {
+		if c.Name == th.cookies.Prefixed.FlowPrefix+old.State[:flowNameIDLen] && c.MaxAge < 0 {
 			cleared = true
 		}
 	}
-	if !cleared || strings.Contains(out.rec.Header().Get("Set-Cookie"), th.secureNames.session+"=") {
+	if !cleared || strings.Contains(out.rec.Header().Get("Set-Cookie"), th.cookies.Prefixed.Session+"=") {
 		t.Fatalf("outdated flow: Set-Cookie %q, want its flow cookie cleared and no session", out.rec.Header().Values("Set-Cookie"))
 	}
 	if got := testutil.ToFloat64(th.metrics.logins.WithLabelValues("restart", "state")); got != restarts+1 {

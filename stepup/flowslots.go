@@ -3,6 +3,8 @@ package stepup
 import (
 	"net/http"
 	"strconv"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
 
 // maxFlows bounds the logins a browser can have in progress at once. Each
@@ -24,15 +26,15 @@ const flowNextCookie = flowCookiePrefix + "next"
 // Two attempts started at the same instant may take the same slot; the
 // later one then replaces the earlier.
 func (h *Handler) takeFlowSlot(w http.ResponseWriter, r *http.Request) byte {
-	names := h.cookies(r)
+	names := h.cookies.For(r)
 	slot := byte('0')
-	if v, ok := cookieValue(r.Header, names.flowNext); ok && len(v) == 1 && isFlowSlot(v[0]) {
+	if v, ok := session.CookieValue(r.Header, names.FlowNext); ok && len(v) == 1 && isFlowSlot(v[0]) {
 		slot = v[0]
 	}
 	next := '0' + (slot-'0'+1)%maxFlows
 	http.SetCookie(w, &http.Cookie{
-		Name: names.flowNext, Value: string(rune(next)), Path: "/", MaxAge: int(flowLifetime.Seconds()),
-		Secure: h.secureCookies(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Name: names.FlowNext, Value: string(rune(next)), Path: "/", MaxAge: int(flowLifetime.Seconds()),
+		Secure: h.cookies.Secure(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
 	return slot
 }

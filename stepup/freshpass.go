@@ -10,10 +10,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
 
 // A max_age 0 login allows one request. The session cookie minted by the
@@ -35,7 +37,7 @@ type freshPassLedger interface {
 // freshPassKey identifies one fresh pass: the session's user, the login
 // that minted it and the rule it was made for. It is a stable hash, so a
 // shared ledger sees the same key on every replica.
-func freshPassKey(s *session) string {
+func freshPassKey(s *session.Session) string {
 	h := sha256.New()
 	var t [16]byte
 	binary.BigEndian.PutUint64(t[:8], uint64(s.Issued.Unix()))
@@ -108,7 +110,7 @@ func loadFreshPasses(key string) (*localFreshPasses, error) {
 // spendFreshPass uses s's fresh pass for the request: it is recorded in
 // the ledger, and the session cookie is rewritten to say so. It reports
 // false when the pass was already used (or could not be recorded).
-func (h *Handler) spendFreshPass(w http.ResponseWriter, r *http.Request, s *session) (bool, error) {
+func (h *Handler) spendFreshPass(w http.ResponseWriter, r *http.Request, s *session.Session) (bool, error) {
 	now := h.now()
 	first, err := h.freshPasses.use(r.Context(), freshPassKey(s), now, s.Issued.Add(decision.FreshPassWindow))
 	if err != nil {
@@ -122,7 +124,7 @@ func (h *Handler) spendFreshPass(w http.ResponseWriter, r *http.Request, s *sess
 	}
 	spent := *s
 	spent.FreshSpent = true
-	if err := h.writeSession(w, r, &spent); err != nil {
+	if err := h.sessions.Write(w, r, &spent); err != nil {
 		return false, caddyhttp.Error(http.StatusServiceUnavailable, err)
 	}
 	return true, nil

@@ -49,7 +49,7 @@ func TestRiskFreshPassOnARulePathIsUsedUp(t *testing.T) {
 		t.Fatalf("the risk step-up's own request: %d, want it to pass", first.rec.Code)
 	}
 	spent := first.rec.Result().Cookies()
-	if len(spent) != 1 || spent[0].Name != th.plainNames.session {
+	if len(spent) != 1 || spent[0].Name != th.cookies.Plain.Session {
 		t.Fatalf("the pass was not marked used in the cookie: %+v", spent)
 	}
 	for name, c := range map[string]string{"the original cookie": cookie, "the rewritten cookie": spent[0].Name + "=" + spent[0].Value} {

@@ -14,6 +14,7 @@ import (
 	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddy-stepup/caddy-stepup/stepup/provider"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 	"github.com/caddy-stepup/caddy-stepup/stepup/state"
 )
 
@@ -165,12 +166,11 @@ type Handler struct {
 	HoldLifetime caddy.Duration `json:"hold_lifetime,omitempty"`
 
 	idp              *provider.Client
-	sealer           *sealer
+	sealer           *session.Sealer // seals the session, flow and hold values
 	scopes           []string
 	clientSecret     string
 	sessionLifetime  time.Duration
-	secureNames      cookieNames
-	plainNames       cookieNames
+	cookies          *session.Cookies
 	policy           *decision.Policy // rules, the base login and the risk step-up, compiled
 	keyringKey       string           // in keyrings; "" when the keyring is private
 	assertionKeysKey string           // in assertionKeyrings; "" when private
@@ -179,7 +179,7 @@ type Handler struct {
 	stripHeaders     []string
 	stripFolded      map[string]bool // stripHeaders folded as CGI would
 	upstream         []upstreamHeader
-	sessions         *sessionCache
+	sessions         *session.Store
 	bearers          *bearerCache
 	logger           *zap.Logger
 	outageLog        *logThrottle // refusals during an IdP outage

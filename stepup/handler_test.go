@@ -83,7 +83,7 @@ func TestTamperedCookieIsNoSessionNotAnError(t *testing.T) {
 	th := newTestHandler(t, deadIssuer(t), nil)
 	cookie := th.cookieFor(t, th.session("urn:otp"))
 	tampered := cookie[:len(cookie)-3] + "AAA"
-	for name, c := range map[string]string{"tampered": tampered, "truncated": cookie[:len(cookie)/2], "garbage": th.plainNames.session + "=%%%", "oversized": th.plainNames.session + "=" + strings.Repeat("A", 5000)} {
+	for name, c := range map[string]string{"tampered": tampered, "truncated": cookie[:len(cookie)/2], "garbage": th.cookies.Plain.Session + "=%%%", "oversized": th.cookies.Plain.Session + "=" + strings.Repeat("A", 5000)} {
 		t.Run(name, func(t *testing.T) {
 			out := th.serve(t, request("GET", "http://127.0.0.1/admin", "Cookie", c))
 			if out.rec.Code != http.StatusUnauthorized || out.upstream != nil {
@@ -148,8 +148,7 @@ func TestCookiesOverHTTPSAreSecureAndPrefixed(t *testing.T) {
 		t.Fatalf("redirect_uri = %q", got)
 	}
 	s := th.session("urn:otp")
-	raw, _ := marshalSession(s)
-	sealed, _ := th.sealer.seal(context.Background(), sessionPurpose, raw)
+	sealed, _ := th.sessions.Seal(context.Background(), s)
 	if out := th.serve(t, request("GET", "https://app.example/admin", "Cookie", "__Host-stepup="+sealed)); out.upstream == nil {
 		t.Fatalf("__Host- session over HTTPS refused: %d", out.rec.Code)
 	}

@@ -7,13 +7,15 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
 
 // pass records who the request is from, for placeholders and upstream
 // headers, and removes our cookies before the request travels on.
-func (h *Handler) pass(r *http.Request, repl *caddy.Replacer, req *decision.Requirement, s *session, result string) {
+func (h *Handler) pass(r *http.Request, repl *caddy.Replacer, req *decision.Requirement, s *session.Session, result string) {
 	// A lazy provider: the values are only formatted if something asks.
 	repl.Map(func(key string) (any, bool) {
 		switch key {

@@ -12,7 +12,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/certmagic"
 
-	"github.com/caddy-stepup/caddy-stepup/stepup/internal/keystore"
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
 
 // countingStorage is a file storage that counts reads of the cookie keys.
@@ -24,7 +24,7 @@ type countingStorage struct {
 
 func (s *countingStorage) Load(ctx context.Context, key string) ([]byte, error) {
 	switch key {
-	case keysStorageKey:
+	case session.KeysStorageKey:
 		s.keyLoads.Add(1)
 	case assertionKeysStorageKey:
 		s.assertionLoads.Add(1)
@@ -73,13 +73,12 @@ func provisionProduction(t *testing.T, n int, op string, st certmagic.Storage) (
 }
 
 // waitForKeys waits (without judging how long it took) for the background
-// load started at Provision.
+// load started at Provision: sealing needs the keys, and joins that load
+// rather than reading storage again.
 func waitForKeys(t *testing.T, h *Handler) {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); h.sealer.ring.current() == nil; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("cookie keys never loaded in the background")
-		}
+	if _, err := h.sessions.Seal(context.Background(), &session.Session{Subject: "x"}); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -94,7 +93,7 @@ func TestReloadOfManyHandlersReadsKeysAndDiscoversOnce(t *testing.T) {
 
 	firstRequests := func(hs []*Handler) {
 		now := time.Now()
-		s := &session{Subject: "alice", ACR: "urn:pwd", AuthTime: now, Issued: now, Expires: now.Add(time.Hour)}
+		s := &session.Session{Subject: "alice", ACR: "urn:pwd", AuthTime: now, Issued: now, Expires: now.Add(time.Hour)}
 		cookie := "stepup=" + sealSession(t, hs[0], s)
 		for i, h := range hs {
 			th := &testHandler{Handler: h}
@@ -108,7 +107,7 @@ func TestReloadOfManyHandlersReadsKeysAndDiscoversOnce(t *testing.T) {
 	}
 
 	// An existing deployment: the keys are already in storage.
-	if _, err := newKeyring(st, defaultKeyRotation, time.Now).keys(context.Background()); err != nil {
+	if err := session.NewKeyring(st, defaultKeyRotation, time.Now).Warm(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	st.keyLoads.Store(0)
@@ -136,12 +135,16 @@ func TestReloadOfManyHandlersReadsKeysAndDiscoversOnce(t *testing.T) {
 		t.Errorf("discovery ran %d times for %d handlers of one issuer, want 1", got, 2*n)
 	}
 
-	key := keystore.StorageID(st, time.Duration(fresh[0].Session.KeyRotation))
 	for _, h := range fresh {
 		_ = h.Cleanup()
 	}
-	if _, ok := keyrings.References(key); ok {
-		t.Error("the shared keyring outlived the last handler using it")
+	// Released with the last handler: the next config starts a keyring
+	// of its own, which reads storage again.
+	again, cancelAgain := provisionProduction(t, 1, op.URL, st)
+	defer func() { cancelAgain(); _ = again[0].Cleanup() }()
+	waitForKeys(t, again[0])
+	if got := st.keyLoads.Load(); got != 2 {
+		t.Errorf("cookie keys read %d times in all after the last handler went, want 2: the shared keyring outlived it", got)
 	}
 }
 
@@ -156,8 +159,15 @@ func TestHandlersOnDifferentStoragesDoNotShareAKeyring(t *testing.T) {
 	// Let the background loads finish writing before the directories go.
 	waitForKeys(t, a[0])
 	waitForKeys(t, b[0])
-	if a[0].sealer.ring == b[0].sealer.ring {
-		t.Fatal("two storages share one keyring")
+	now := time.Now()
+	sealed, err := a[0].sessions.Seal(context.Background(), &session.Session{Subject: "alice", Issued: now, Expires: now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := request(http.MethodGet, "/admin/x")
+	r.Header.Set("Cookie", b[0].cookies.For(r).Session+"="+sealed)
+	if s := b[0].readSession(r); s != nil {
+		t.Fatal("a session sealed on one storage opened on another: the two share keys")
 	}
 }
 
@@ -186,7 +196,7 @@ func TestManyHandlersSigningAssertionsReadTheSigningKeysOnce(t *testing.T) {
 	}
 	waitForKeys(t, hs[0])
 	now := time.Now()
-	cookie := "stepup=" + sealSession(t, hs[0], &session{Subject: "alice", ACR: "urn:otp", AuthTime: now, Issued: now, Expires: now.Add(time.Hour)})
+	cookie := "stepup=" + sealSession(t, hs[0], &session.Session{Subject: "alice", ACR: "urn:otp", AuthTime: now, Issued: now, Expires: now.Add(time.Hour)})
 	for i, h := range hs {
 		// Plain-HTTP cookie names hold for loopback hosts only.
 		out := (&testHandler{Handler: h}).serve(t, request(http.MethodGet, "http://127.0.0.1/admin/x", "Cookie", cookie))

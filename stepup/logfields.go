@@ -8,6 +8,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
 
 // Log field helpers keep field names consistent (snake_case) across events.
@@ -20,7 +22,7 @@ func logAMR(amr []string) zap.Field { return zap.String("amr", strings.Join(amr,
 // logSession describes the session a decision saw (none: no fields), so
 // an audit event says why it fell short: the acr, amr and auth_time (Unix
 // seconds) it had. The names match the "step-up completed" event's.
-func logSession(s *session) []zap.Field {
+func logSession(s *session.Session) []zap.Field {
 	if s == nil {
 		return nil
 	}

@@ -9,8 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 )
 
 func TestNavigationRedirectsToTheIdPWithEveryProtection(t *testing.T) {
@@ -71,7 +72,7 @@ func TestFreshLoginPassesOnceThenAsksAgain(t *testing.T) {
 		t.Fatalf("fresh login did not pass: %d", first.rec.Code)
 	}
 	spent := first.rec.Result().Cookies()
-	if len(spent) != 1 || spent[0].Name != th.plainNames.session {
+	if len(spent) != 1 || spent[0].Name != th.cookies.Plain.Session {
 		t.Fatalf("the pass was not marked spent: %+v", spent)
 	}
 	second := th.serve(t, request("GET", "http://127.0.0.1/wire", "Accept", "text/html", "Cookie", spent[0].Name+"="+spent[0].Value))
@@ -105,7 +106,7 @@ func TestLoginEndpointRefusesUnknownRulesAndOffsiteReturns(t *testing.T) {
 		t.Fatalf("login start: %d", out.rec.Code)
 	}
 	c := flowCookiesOf(out.rec.Result().Cookies())[0]
-	plain, err := th.sealer.open(context.Background(), flowPurpose, c.Value)
+	plain, err := th.sealer.Open(context.Background(), flowPurpose, c.Value)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +121,7 @@ func TestLogoutClearsTheSession(t *testing.T) {
 	th := newTestHandler(t, deadIssuer(t), nil)
 	out := th.serve(t, request("POST", "http://127.0.0.1/.stepup/logout"))
 	c := out.rec.Result().Cookies()
-	if out.rec.Code != http.StatusSeeOther || len(c) != 1 || c[0].MaxAge >= 0 || c[0].Name != th.plainNames.session {
+	if out.rec.Code != http.StatusSeeOther || len(c) != 1 || c[0].MaxAge >= 0 || c[0].Name != th.cookies.Plain.Session {
 		t.Fatalf("status %d cookies %+v", out.rec.Code, c)
 	}
 }

@@ -29,7 +29,7 @@ func (h *Handler) serveLogout(w http.ResponseWriter, r *http.Request) error {
 		return h.refuse(w, r, refusal{status: http.StatusForbidden, code: errAccessDenied, description: msg,
 			err: errors.New("logout: cross-site request"), page: &page{Title: "Sign-out refused", Message: msg, Reason: "origin"}})
 	}
-	h.clearSession(w, r)
+	h.sessions.Clear(w, r)
 	w.Header().Set("Cache-Control", "no-store")
 	target := h.PostLogoutRedirect
 	if h.IdPLogout {

@@ -12,6 +12,7 @@ import (
 	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddy-stepup/caddy-stepup/stepup/provider"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
 
 // Provision compiles rules and wires shared state. It does no network I/O:
@@ -86,8 +87,7 @@ func (h *Handler) provision(ctx caddy.Context, env provisionEnv) error {
 	for _, name := range h.stripHeaders {
 		h.stripFolded[foldHeaderName(name)] = true
 	}
-	h.secureNames = cookieNames{session: "__Host-" + h.Session.CookieName, flowPrefix: "__Secure-" + flowCookiePrefix, flowNext: "__Host-" + flowNextCookie, device: "__Host-" + risk.DeviceCookieName}
-	h.plainNames = cookieNames{session: h.Session.CookieName, flowPrefix: flowCookiePrefix, flowNext: flowNextCookie, device: risk.DeviceCookieName}
+	h.cookies = session.NewCookies(session.Names{Session: h.Session.CookieName, FlowPrefix: flowCookiePrefix, FlowNext: flowNextCookie, Device: risk.DeviceCookieName}, h.InsecureLoopbackHTTP)
 	h.storage = env.storage
 	if h.storage == nil {
 		h.storage = ctx.Storage()
@@ -96,8 +96,8 @@ func (h *Handler) provision(ctx caddy.Context, env provisionEnv) error {
 	if err != nil {
 		return err
 	}
-	h.sealer = newSealer(ring, h.Provider.Issuer+"\x00"+h.Provider.ClientID)
-	h.sessions = newSessionCache(sessionCacheSize)
+	h.sealer = session.NewSealer(ring, h.Provider.Issuer+"\x00"+h.Provider.ClientID, flowPurpose)
+	h.sessions = session.NewStore(h.sealer, h.cookies, session.WithClock(h.now))
 	h.bearers = newBearerCache(bearerCacheSize)
 	idp, err := provider.Load(h.idpKey(), provider.Options{Now: h.now, Latency: h.metrics.idpDuration})
 	if err != nil {

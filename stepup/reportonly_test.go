@@ -4,8 +4,9 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 )
 
 func TestReportOnlyRecordsButNeverChallenges(t *testing.T) {
@@ -42,7 +43,7 @@ func TestChallengesAndPassesAreCounted(t *testing.T) {
 	decodes := testutil.ToFloat64(m.sessionDecodes.WithLabelValues("sealed"))
 	th.serve(t, request("GET", "http://127.0.0.1/admin", "Cookie", th.cookieFor(t, th.session("urn:pwd"))))
 	th.serve(t, request("GET", "http://127.0.0.1/admin", "Cookie", th.cookieFor(t, th.session("urn:otp"))))
-	th.serve(t, request("GET", "http://127.0.0.1/admin", "Cookie", th.plainNames.session+"=garbage"))
+	th.serve(t, request("GET", "http://127.0.0.1/admin", "Cookie", th.cookies.Plain.Session+"=garbage"))
 	if got := testutil.ToFloat64(m.challenges.WithLabelValues("admin", decision.ReasonACR, "enforce")); got != challenged+1 {
 		t.Errorf("acr challenges %v -> %v", challenged, got)
 	}

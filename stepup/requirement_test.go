@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
 
 func TestPromptLoginIsSentWhenTheSessionFallsShortOrTheRuleWantsAFreshLogin(t *testing.T) {
@@ -15,12 +16,12 @@ func TestPromptLoginIsSentWhenTheSessionFallsShortOrTheRuleWantsAFreshLogin(t *t
 	otp := decision.NewRequirement("otp", nil, []string{"otp"}, nil, lv)
 	fresh := decision.NewRequirement("wire", nil, nil, &zero, lv)
 	recent := decision.NewRequirement("transfer", nil, nil, &five, lv)
-	pwd := &session{Subject: "alice", ACR: "urn:pwd", AMR: []string{"pwd"}, Expires: now.Add(time.Hour)}
-	strong := &session{Subject: "alice", ACR: "urn:otp", AMR: []string{"pwd", "otp"}, Expires: now.Add(time.Hour)}
+	pwd := &session.Session{Subject: "alice", ACR: "urn:pwd", AMR: []string{"pwd"}, Expires: now.Add(time.Hour)}
+	strong := &session.Session{Subject: "alice", ACR: "urn:otp", AMR: []string{"pwd", "otp"}, Expires: now.Add(time.Hour)}
 	for _, tc := range []struct {
 		name, mode string
 		req        *decision.Requirement
-		s          *session
+		s          *session.Session
 		want       bool
 	}{
 		{"acr falls short", "", mfa, pwd, true},

@@ -13,8 +13,10 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"go.uber.org/zap"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
 
 // A browser form submission that falls short of a rule is held, not
@@ -128,14 +130,14 @@ func (h *Handler) holdBody(r *http.Request) (body []byte, ok bool) {
 
 // hold seals r with its body and stores it under id, bound to the login
 // attempt with state flow.
-func (h *Handler) hold(w http.ResponseWriter, r *http.Request, id string, body []byte, req *decision.Requirement, s *session, flow string) error {
+func (h *Handler) hold(w http.ResponseWriter, r *http.Request, id string, body []byte, req *decision.Requirement, s *session.Session, flow string) error {
 	h.sweepHeld()
 	hr := heldRequest{
 		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, ContentType: r.Header.Get("Content-Type"),
 		Body: body, Subject: subjectOf(s), Origin: h.origin(r), Token: randomToken(), Rule: req.Name,
 		Flow: flowHash(flow), Expires: h.now().Add(h.holdLifetime()).Unix(),
 	}
-	if !s.valid(h.now()) {
+	if !s.Valid(h.now()) {
 		hr.Subject = ""
 	}
 	hr.Browser = h.holdBrowser(w, r)
@@ -143,7 +145,7 @@ func (h *Handler) hold(w http.ResponseWriter, r *http.Request, id string, body [
 	if err != nil {
 		return err
 	}
-	sealed, err := h.sealer.seal(r.Context(), holdPurpose, plain)
+	sealed, err := h.sealer.Seal(r.Context(), holdPurpose, plain)
 	if err != nil {
 		return err
 	}
@@ -154,7 +156,7 @@ func (h *Handler) hold(w http.ResponseWriter, r *http.Request, id string, body [
 // when it has none: a held form is resumed only by the browser that sent it.
 // One cookie serves every held form of the browser (several tabs).
 func (h *Handler) holdBrowser(w http.ResponseWriter, r *http.Request) []byte {
-	v, ok := cookieValue(r.Header, h.holdCookie(r))
+	v, ok := session.CookieValue(r.Header, h.holdCookie(r))
 	if !ok || len(v) != 43 {
 		v = randomToken()
 	}
@@ -162,14 +164,14 @@ func (h *Handler) holdBrowser(w http.ResponseWriter, r *http.Request) []byte {
 		// The longest lifetime, whatever this hold's: the cookie names the
 		// browser, and each held form expires by itself.
 		Name: h.holdCookie(r), Value: v, Path: h.resumePath(), MaxAge: int(defaultHoldLifetime.Seconds()),
-		Secure: h.secureCookies(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: h.cookies.Secure(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
 	sum := sha256.Sum256([]byte(v))
 	return sum[:]
 }
 
 func (h *Handler) holdCookie(r *http.Request) string {
-	if h.secureCookies(r) {
+	if h.cookies.Secure(r) {
 		return "__Secure-" + holdCookieName
 	}
 	return holdCookieName
@@ -196,8 +198,8 @@ func (h *Handler) loadHeld(ctx context.Context, r *http.Request, id string) (*he
 	if len(raw) > maxHeldSealed {
 		return nil, errNotHeld
 	}
-	plain, err := h.sealer.openLarge(ctx, holdPurpose, string(raw))
-	if errors.Is(err, errSealed) {
+	plain, err := h.sealer.OpenLarge(ctx, holdPurpose, string(raw))
+	if errors.Is(err, session.ErrSealed) {
 		return nil, errNotHeld
 	}
 	if err != nil {
@@ -211,7 +213,7 @@ func (h *Handler) loadHeld(ctx context.Context, r *http.Request, id string) (*he
 		h.dropHeld(ctx, id)
 		return nil, errNotHeld
 	}
-	v, ok := cookieValue(r.Header, h.holdCookie(r))
+	v, ok := session.CookieValue(r.Header, h.holdCookie(r))
 	sum := sha256.Sum256([]byte(v))
 	if !ok || !constantTimeEqual(string(sum[:]), string(hr.Browser)) {
 		return nil, errNotHeld

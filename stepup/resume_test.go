@@ -104,7 +104,7 @@ func flowOf(t *testing.T, th *testHandler, rec *httptest.ResponseRecorder) flowS
 	t.Helper()
 	for _, c := range rec.Result().Cookies() {
 		if strings.HasPrefix(c.Name, flowCookiePrefix) && len(c.Name) == len(flowCookiePrefix)+flowNameIDLen {
-			plain, err := th.sealer.open(context.Background(), flowPurpose, c.Value)
+			plain, err := th.sealer.Open(context.Background(), flowPurpose, c.Value)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 	"go.uber.org/zap"
 )
 
@@ -35,7 +36,7 @@ func flowHash(state string) []byte {
 
 // afterLogin is where the completed attempt f sends the browser: its
 // return path, with the proof for a held form's confirmation page.
-func (h *Handler) afterLogin(ctx context.Context, f *flowState, s *session) string {
+func (h *Handler) afterLogin(ctx context.Context, f *flowState, s *session.Session) string {
 	to := safeReturnPath(f.ReturnTo, "/")
 	if f.Held == "" {
 		return to
@@ -45,7 +46,7 @@ func (h *Handler) afterLogin(ctx context.Context, f *flowState, s *session) stri
 		return to
 	}
 	plain, _ := json.Marshal(heldFlowProof{ID: u.Query().Get("id"), Flow: f.Held, Subject: s.Subject, Expires: h.now().Add(h.holdLifetime()).Unix()})
-	proof, err := h.sealer.seal(ctx, heldFlowPurpose, plain)
+	proof, err := h.sealer.Seal(ctx, heldFlowPurpose, plain)
 	if err != nil {
 		// The confirmation page will refuse; the login itself stands.
 		h.logger.Warn("held form: sealing the login's proof failed", zap.Error(err))
@@ -60,11 +61,11 @@ var errOtherFlow = errors.New("held form: not the login attempt started for it")
 
 // checkHeldFlow checks that proof comes from the attempt hr was held
 // for, completed by the user s.
-func (h *Handler) checkHeldFlow(ctx context.Context, id, proof string, hr *heldRequest, s *session) error {
+func (h *Handler) checkHeldFlow(ctx context.Context, id, proof string, hr *heldRequest, s *session.Session) error {
 	if proof == "" || len(hr.Flow) == 0 {
 		return errOtherFlow
 	}
-	plain, err := h.sealer.open(ctx, heldFlowPurpose, proof)
+	plain, err := h.sealer.Open(ctx, heldFlowPurpose, proof)
 	if err != nil {
 		return errOtherFlow
 	}

@@ -121,7 +121,7 @@ func (h *Handler) heldMismatch(r *http.Request, id string, hr *heldRequest) stri
 		return "origin"
 	}
 	s := h.readSession(r)
-	if !s.valid(h.now()) {
+	if !s.Valid(h.now()) {
 		return "subject"
 	}
 	if hr.Subject != "" && !constantTimeEqual(hr.Subject, s.Subject) {

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/dustin/go-humanize"
@@ -14,6 +13,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-stepup/caddy-stepup/internal/promreg"
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
 
 var holdCounter = sync.OnceValue(func() *prometheus.CounterVec {
@@ -56,8 +57,8 @@ const maxHoldMaxBody = 1 << 20
 // holdThenLogin holds a form submission that fell short and starts the
 // login whose return path is the confirmation page. handled is false when
 // the form cannot be held (over the cap): the caller answers as before.
-func (h *Handler) holdThenLogin(w http.ResponseWriter, r *http.Request, req *decision.Requirement, s *session) (handled bool, err error) {
-	if claims := s.claims(); req.Loops(&claims, h.now()) {
+func (h *Handler) holdThenLogin(w http.ResponseWriter, r *http.Request, req *decision.Requirement, s *session.Session) (handled bool, err error) {
+	if claims := claimsOf(s); req.Loops(&claims, h.now()) {
 		return false, nil
 	}
 	d, err := h.idp.ForLogin(r.Context())

@@ -11,6 +11,7 @@ import (
 
 	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
 
 // deviceCookieLifetime is how long a browser keeps its device identifier.
@@ -34,13 +35,13 @@ func (v *riskVerdict) verdict() decision.Verdict {
 // The verdict is a value, not a pointer, and the placeholders capture only
 // the score and the reasons (formatted now: "" when nothing contributed),
 // so that scoring a request costs one small allocation, the closure.
-func (h *Handler) assessRisk(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, s *session) riskVerdict {
+func (h *Handler) assessRisk(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, s *session.Session) riskVerdict {
 	var v riskVerdict
 	if h.risk == nil {
 		return v
 	}
 	in := risk.Request{Now: h.now(), ClientIP: clientIP(r), Device: h.deviceHash(w, r)}
-	if s.valid(in.Now) {
+	if s.Valid(in.Now) {
 		in.SessionKey = risk.SessionKey(s.Subject, s.Issued.Unix())
 		in.HasLogin, in.Login = s.HasLogin, s.Login
 	}
@@ -81,12 +82,12 @@ func (h *Handler) deviceHash(w http.ResponseWriter, r *http.Request) uint64 {
 	if h.riskConfig.NewDevice == nil {
 		return 0
 	}
-	name := h.cookies(r).device
-	id, ok := cookieValue(r.Header, name)
+	name := h.cookies.For(r).Device
+	id, ok := session.CookieValue(r.Header, name)
 	if !ok || !risk.ValidDeviceID(id) {
 		http.SetCookie(w, &http.Cookie{
 			Name: name, Value: risk.NewDeviceID(), Path: "/", MaxAge: int(deviceCookieLifetime.Seconds()),
-			Secure: h.secureCookies(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
+			Secure: h.cookies.Secure(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
 		})
 		return 0
 	}
@@ -114,25 +115,25 @@ func platformHint(r *http.Request) string {
 // A browser that arrives without a device cookie (it came straight to the
 // login endpoint, or from an API client's step_up_url) is given one here,
 // so the baseline names the device the session will be used from.
-func (h *Handler) recordLogin(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) recordLogin(w http.ResponseWriter, r *http.Request, s *session.Session) {
 	if h.risk == nil {
 		return
 	}
-	if claims := s.claims(); h.policy.Risk().Check(&claims, h.now()) != "" {
-		if prev := h.readSession(r); prev.valid(h.now()) && prev.HasLogin && prev.Subject == s.Subject {
+	if claims := claimsOf(s); h.policy.Risk().Check(&claims, h.now()) != "" {
+		if prev := h.readSession(r); prev.Valid(h.now()) && prev.HasLogin && prev.Subject == s.Subject {
 			s.Login, s.HasLogin = prev.Login, true
 			return
 		}
 	}
 	var device uint64
 	if h.riskConfig.NewDevice != nil {
-		name := h.cookies(r).device
-		id, _ := cookieValue(r.Header, name)
+		name := h.cookies.For(r).Device
+		id, _ := session.CookieValue(r.Header, name)
 		if !risk.ValidDeviceID(id) {
 			id = risk.NewDeviceID()
 			http.SetCookie(w, &http.Cookie{
 				Name: name, Value: id, Path: "/", MaxAge: int(deviceCookieLifetime.Seconds()),
-				Secure: h.secureCookies(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
+				Secure: h.cookies.Secure(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
 			})
 		}
 		device = risk.DeviceHash(id, r.UserAgent(), platformHint(r))

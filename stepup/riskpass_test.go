@@ -27,7 +27,7 @@ func TestARiskLoginWithMaxAgeZeroPassesOneRequestOnly(t *testing.T) {
 	}
 	var spent *http.Cookie
 	for _, c := range first.rec.Result().Cookies() {
-		if c.Name == th.plainNames.session {
+		if c.Name == th.cookies.Plain.Session {
 			spent = c
 		}
 	}

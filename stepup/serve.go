@@ -32,7 +32,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return err
 	}
 	v := h.assessRisk(w, r, repl, c.s)
-	claims := c.s.claims()
+	claims := claimsOf(c.s)
 	d := h.policy.Decide(decision.Facts{Now: h.now(), Requirement: req, Bearer: c.bearer}, &claims, v.verdict())
 	return h.act(w, r, next, repl, d, c, &v)
 }

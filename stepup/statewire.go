@@ -11,6 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 	"github.com/caddy-stepup/caddy-stepup/stepup/state"
 )
 
@@ -94,7 +95,7 @@ const revocationRetryAfter = "5"
 // the shared store, a request a rule covers is refused with 503 unless
 // on_outage is open. It returns the session to use, or a non-nil error
 // when the request was answered.
-func (h *Handler) checkRevoked(w http.ResponseWriter, s *session, protected bool) (*session, error) {
+func (h *Handler) checkRevoked(w http.ResponseWriter, s *session.Session, protected bool) (*session.Session, error) {
 	if s == nil || h.store == nil {
 		return s, nil
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
 
 // fakeDiscovery serves only a discovery document: enough to build
@@ -86,19 +88,15 @@ func newTestHandler(t *testing.T, issuer string, configure func(h *Handler)) *te
 }
 
 // cookieFor seals s as the session cookie a browser would send.
-func (th *testHandler) cookieFor(t *testing.T, s *session) string {
+func (th *testHandler) cookieFor(t *testing.T, s *session.Session) string {
 	t.Helper()
-	return th.plainNames.session + "=" + sealSession(t, th.Handler, s)
+	return th.cookies.Plain.Session + "=" + sealSession(t, th.Handler, s)
 }
 
 // sealSession seals s under h's keys, as the login callback does.
-func sealSession(tb testing.TB, h *Handler, s *session) string {
+func sealSession(tb testing.TB, h *Handler, s *session.Session) string {
 	tb.Helper()
-	raw, err := marshalSession(s)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	sealed, err := h.sealer.seal(context.Background(), sessionPurpose, raw)
+	sealed, err := h.sessions.Seal(context.Background(), s)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -149,9 +147,9 @@ func request(method, target string, headers ...string) *http.Request {
 	return r
 }
 
-func (th *testHandler) session(acr string, amr ...string) *session {
+func (th *testHandler) session(acr string, amr ...string) *session.Session {
 	now := th.clock.now()
-	return &session{Subject: "alice", ACR: acr, AMR: amr, AuthTime: now, Issued: now, Expires: now.Add(time.Hour)}
+	return &session.Session{Subject: "alice", ACR: acr, AMR: amr, AuthTime: now, Issued: now, Expires: now.Add(time.Hour)}
 }
 
 // flowCookiesOf keeps the flow cookies (scoped to the callback path) of a

@@ -4,15 +4,22 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
+	"github.com/caddy-stepup/caddy-stepup/stepup/internal/loopback"
 	"github.com/caddy-stepup/caddy-stepup/stepup/provider"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
+
+// cookieNamePattern is what session cookie_name may be: a cookie name
+// that needs no quoting and fits the prefixes.
+var cookieNamePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // Validate checks the configuration; every error names the field and the fix.
 func (h *Handler) Validate() error {
@@ -56,8 +63,8 @@ func (h *Handler) Validate() error {
 	if !isSafeReturnPath(h.PostLogoutRedirect) {
 		return fmt.Errorf("post_logout_redirect: %q must be a same-site absolute path", h.PostLogoutRedirect)
 	}
-	if h.sessionLifetime <= 0 || h.sessionLifetime > keyRetention {
-		return fmt.Errorf("session lifetime: %s must be between 1s and %s", h.sessionLifetime, keyRetention)
+	if h.sessionLifetime <= 0 || h.sessionLifetime > session.KeyRetention {
+		return fmt.Errorf("session lifetime: %s must be between 1s and %s", h.sessionLifetime, session.KeyRetention)
 	}
 	if h.Session.KeyRotation < caddy.Duration(time.Minute) {
 		return fmt.Errorf("session key_rotation: %s is shorter than 1m", time.Duration(h.Session.KeyRotation))
@@ -117,8 +124,8 @@ func (h *Handler) validateProvider() error {
 	}
 	switch {
 	case u.Scheme == "https":
-	case u.Scheme == "http" && h.InsecureLoopbackHTTP && isLoopbackHost(u.Hostname()):
-	case u.Scheme == "http" && isLoopbackHost(u.Hostname()):
+	case u.Scheme == "http" && h.InsecureLoopbackHTTP && loopback.Host(u.Hostname()):
+	case u.Scheme == "http" && loopback.Host(u.Hostname()):
 		return fmt.Errorf("provider issuer: %q is plain HTTP; use https, or for local development on loopback set insecure_loopback_http", p.Issuer)
 	default:
 		return fmt.Errorf("provider issuer: %q must use https", p.Issuer)
@@ -141,5 +148,3 @@ func (h *Handler) validateProvider() error {
 	}
 	return nil
 }
-
-func isLoopbackHost(host string) bool { return provider.IsLoopbackHost(host) }

@@ -2,8 +2,9 @@ package provider
 
 import (
 	"fmt"
-	"net"
 	"net/url"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/internal/loopback"
 )
 
 // checkEndpointSchemes refuses a discovery document whose endpoints would
@@ -28,20 +29,10 @@ func checkEndpointScheme(loopbackHTTP bool, endpoint string) error {
 		return fmt.Errorf("%q is not an absolute URL", endpoint)
 	case u.Scheme == "https":
 		return nil
-	case u.Scheme == "http" && loopbackHTTP && IsLoopbackHost(u.Hostname()):
+	case u.Scheme == "http" && loopbackHTTP && loopback.Host(u.Hostname()):
 		return nil
 	case u.Scheme == "http":
 		return fmt.Errorf("%q is plain HTTP; the IdP must publish https endpoints (plain HTTP is accepted only on loopback with insecure_loopback_http)", endpoint)
 	}
 	return fmt.Errorf("%q must be https", endpoint)
-}
-
-// IsLoopbackHost reports whether host (no port) is localhost or a loopback
-// address.
-func IsLoopbackHost(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

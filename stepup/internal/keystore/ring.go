@@ -88,7 +88,18 @@ func (r *Ring[K, T]) Get(ctx context.Context) (*T, error) {
 		}
 		return s.set, nil
 	}
-	return r.Load(ctx, true)
+	return r.first(ctx)
+}
+
+// first loads the keys on first use. Callers that arrive while another
+// loads them wait for that load instead of reading storage again.
+func (r *Ring[K, T]) first(ctx context.Context) (*T, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s := r.snap.Load(); s != nil {
+		return s.set, nil
+	}
+	return r.load(ctx, true)
 }
 
 // Load reads the keys from storage; when mayRotate is set and the newest
@@ -96,6 +107,10 @@ func (r *Ring[K, T]) Get(ctx context.Context) (*T, error) {
 func (r *Ring[K, T]) Load(ctx context.Context, mayRotate bool) (*T, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.load(ctx, mayRotate)
+}
+
+func (r *Ring[K, T]) load(ctx context.Context, mayRotate bool) (*T, error) {
 	keys, err := r.read(ctx)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package stepup
+package session
 
 import (
 	"context"
@@ -16,13 +16,14 @@ import (
 	"github.com/caddy-stepup/caddy-stepup/stepup/internal/keystore"
 )
 
-// keysStorageKey is where the cookie keys live in Caddy's storage. Every
+// KeysStorageKey is where the cookie keys live in Caddy's storage. Every
 // replica that shares the storage shares the keys, and so the sessions.
-const keysStorageKey = "stepup/cookie_keys.json"
+const KeysStorageKey = "stepup/cookie_keys.json"
 
-// keyRetention is how long a key still decrypts after it stopped encrypting.
-// Sessions are capped at this lifetime (see Validate) so none outlives its key.
-const keyRetention = 30 * 24 * time.Hour
+// KeyRetention is how long a key still decrypts after it stopped encrypting.
+// Sessions are capped at this lifetime (the handler's Validate) so none
+// outlives its key.
+const KeyRetention = 30 * 24 * time.Hour
 
 // storedKey is one AES-256 key as persisted.
 type storedKey struct {
@@ -40,10 +41,11 @@ type keySet struct {
 	aeads   map[uint32]cipher.AEAD
 }
 
-// keyring holds the cookie keys in storage (a keystore ring) and re-reads
-// storage when a cookie names a key it does not know yet (another replica
-// rotated).
-type keyring struct {
+// Keyring holds the AES-GCM keys cookies are sealed with. It loads them
+// from storage on first use (Provision does no I/O), rotates them under the
+// storage lock, and re-reads storage when a cookie names a key it does not
+// know yet (another replica rotated).
+type Keyring struct {
 	ring       *keystore.Ring[storedKey, keySet]
 	now        func() time.Time
 	lastReload atomic.Int64
@@ -53,29 +55,38 @@ type keyring struct {
 // so forged cookies cannot turn into a storage load amplifier.
 const reloadInterval = 30 * time.Second
 
-func newKeyring(storage certmagic.Storage, rotation time.Duration, now func() time.Time) *keyring {
-	return &keyring{now: now, ring: keystore.New(storage, now, keystore.Policy[storedKey, keySet]{
+// NewKeyring returns a keyring over storage that adds a key every rotation;
+// now is its clock.
+func NewKeyring(storage certmagic.Storage, rotation time.Duration, now func() time.Time) *Keyring {
+	return &Keyring{now: now, ring: keystore.New(storage, now, keystore.Policy[storedKey, keySet]{
 		Name:       "cookie keys",
-		StorageKey: keysStorageKey,
+		StorageKey: KeysStorageKey,
 		Rotation:   rotation,
 		Build:      buildKeySet,
 		Keep: func(keys []storedKey, i int, now time.Time) bool {
-			return now.Sub(keys[i].Created) < rotation+keyRetention
+			return now.Sub(keys[i].Created) < rotation+KeyRetention
 		},
 		Fresh: freshKey,
 	})}
 }
 
+// Warm loads (and creates) the keys unless they are loaded already.
+// Requests load them on first use; this is for doing it ahead of them.
+func (k *Keyring) Warm(ctx context.Context) error {
+	_, err := k.keys(ctx)
+	return err
+}
+
 // keys returns the current key set, loading (and creating) it on first use.
-func (k *keyring) keys(ctx context.Context) (*keySet, error) { return k.ring.Get(ctx) }
+func (k *Keyring) keys(ctx context.Context) (*keySet, error) { return k.ring.Get(ctx) }
 
 // current returns the key set last loaded, nil before the first load; it
 // does no I/O.
-func (k *keyring) current() *keySet { return k.ring.Current() }
+func (k *Keyring) current() *keySet { return k.ring.Current() }
 
 // keyFor returns the AEAD for id, re-reading storage at most once per
 // reloadInterval when id is unknown.
-func (k *keyring) keyFor(ctx context.Context, id uint32) (cipher.AEAD, error) {
+func (k *Keyring) keyFor(ctx context.Context, id uint32) (cipher.AEAD, error) {
 	s, err := k.keys(ctx)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package stepup
+package session
 
 import (
 	"net/http"
@@ -6,10 +6,10 @@ import (
 	"unicode"
 )
 
-// cookieValue finds the named cookie in the request without parsing every
+// CookieValue finds the named cookie in the request without parsing every
 // cookie into a slice (r.Cookie allocates for each one); this runs on every
 // request that a rule covers.
-func cookieValue(h http.Header, name string) (string, bool) {
+func CookieValue(h http.Header, name string) (string, bool) {
 	for _, line := range h["Cookie"] {
 		for len(line) > 0 {
 			var part string

@@ -1,4 +1,4 @@
-package stepup
+package session
 
 import (
 	"bytes"
@@ -19,29 +19,29 @@ import (
 // which re-encodes to a fixed point.
 func FuzzSessionDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := unmarshalSession(data)
+		s, err := unmarshal(data)
 		if err != nil {
 			if s != nil {
 				t.Fatalf("error %v with a non-nil session", err)
 			}
 			return
 		}
-		if s.Subject == "" || len(s.Subject) > maxClaimLen || len(s.ACR) > maxClaimLen ||
-			len(s.LoginRule) > maxClaimLen || len(s.AMR) > maxAMR {
+		if s.Subject == "" || len(s.Subject) > MaxClaimLen || len(s.ACR) > MaxClaimLen ||
+			len(s.LoginRule) > MaxClaimLen || len(s.AMR) > MaxAMR {
 			t.Fatalf("decoded a session outside the codec's bounds: %+v", s)
 		}
-		canonical, err := marshalSession(s)
+		canonical, err := marshal(s)
 		if err != nil {
 			t.Fatalf("a decoded session does not encode again: %v (%+v)", err, s)
 		}
-		again, err := unmarshalSession(canonical)
+		again, err := unmarshal(canonical)
 		if err != nil {
 			t.Fatalf("re-encoded session does not decode: %v", err)
 		}
 		if diff := sessionDiff(s, again); diff != "" {
 			t.Fatalf("decode(encode(s)) differs from s: %s", diff)
 		}
-		if b, _ := marshalSession(again); !bytes.Equal(b, canonical) {
+		if b, _ := marshal(again); !bytes.Equal(b, canonical) {
 			t.Fatalf("encoding is not a fixed point:\n %x\n %x", canonical, b)
 		}
 	})
@@ -49,12 +49,12 @@ func FuzzSessionDecode(f *testing.F) {
 
 // FuzzSessionEncode builds sessions from arbitrary claims within the codec's
 // contract (times zero or 1..2^40 unix seconds) and checks that every session
-// marshalSession accepts decodes to the same session, and still fits in a
+// marshal accepts decodes to the same session, and still fits in a
 // cookie the sealer will open.
 func FuzzSessionEncode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, subject, acr, amr, rule string, expires, authTime, issued int64, fresh, hasLogin bool,
 		country string, asn uint32, device uint64, lat, lon uint32, radius uint16, at int64) {
-		in := &session{
+		in := &Session{
 			Subject: subject, ACR: acr, LoginRule: rule, FreshSpent: fresh,
 			Expires: contractTime(expires), AuthTime: contractTime(authTime), Issued: contractTime(issued),
 		}
@@ -70,23 +70,23 @@ func FuzzSessionEncode(f *testing.F) {
 			}
 			copy(in.Login.Country[:], country)
 		}
-		raw, err := marshalSession(in)
+		raw, err := marshal(in)
 		if err != nil {
-			if subject != "" && len(subject) <= maxClaimLen && len(acr) <= maxClaimLen && len(rule) <= maxClaimLen &&
-				len(in.AMR) <= maxAMR && !slices.ContainsFunc(in.AMR, func(m string) bool { return len(m) > maxClaimLen }) {
+			if subject != "" && len(subject) <= MaxClaimLen && len(acr) <= MaxClaimLen && len(rule) <= MaxClaimLen &&
+				len(in.AMR) <= MaxAMR && !slices.ContainsFunc(in.AMR, func(m string) bool { return len(m) > MaxClaimLen }) {
 				t.Fatalf("refused a session within bounds: %v", err)
 			}
 			return
 		}
-		out, err := unmarshalSession(raw)
+		out, err := unmarshal(raw)
 		if err != nil {
 			t.Fatalf("encoded session does not decode: %v\n%x", err, raw)
 		}
 		if diff := sessionDiff(in, out); diff != "" {
 			t.Fatalf("round trip changed the session: %s", diff)
 		}
-		if n := base64.RawURLEncoding.EncodedLen(keyIDLen + nonceLen + len(raw) + tagLen); n > maxSealedLen {
-			t.Fatalf("a session we write seals to %d bytes, more than the %d open accepts", n, maxSealedLen)
+		if n := base64.RawURLEncoding.EncodedLen(keyIDLen + nonceLen + len(raw) + tagLen); n > MaxSealedLen {
+			t.Fatalf("a session we write seals to %d bytes, more than the %d open accepts", n, MaxSealedLen)
 		}
 	})
 }
@@ -102,7 +102,7 @@ func contractTime(v int64) time.Time {
 
 // sessionDiff compares two sessions field by field: times by instant, AMR with
 // nil and empty alike, coordinates by bit pattern (NaN is a value here).
-func sessionDiff(a, b *session) string {
+func sessionDiff(a, b *Session) string {
 	var d []string
 	add := func(field string, x, y any) { d = append(d, fmt.Sprintf("%s: %#v != %#v", field, x, y)) }
 	if a.Subject != b.Subject {
@@ -139,9 +139,9 @@ func sessionDiff(a, b *session) string {
 	return strings.Join(d, "; ")
 }
 
-func sessionSeeds() map[string]*session {
+func sessionSeeds() map[string]*Session {
 	now := fuzzEpoch
-	return map[string]*session{
+	return map[string]*Session{
 		"basic": {
 			Subject: "alice", ACR: "urn:pwd", AMR: []string{"pwd"},
 			AuthTime: now.Add(-time.Minute), Issued: now, Expires: now.Add(12 * time.Hour),
@@ -153,9 +153,9 @@ func sessionSeeds() map[string]*session {
 				Lat: 52.52, Lon: 13.405, Radius: 20, At: now.Unix()},
 		},
 		"longest": {
-			Subject: strings.Repeat("s", maxClaimLen), ACR: strings.Repeat("a", maxClaimLen),
-			AMR:       slices.Repeat([]string{strings.Repeat("m", maxClaimLen)}, maxAMR),
-			LoginRule: strings.Repeat("r", maxClaimLen), Expires: time.Unix(1<<40, 0),
+			Subject: strings.Repeat("s", MaxClaimLen), ACR: strings.Repeat("a", MaxClaimLen),
+			AMR:       slices.Repeat([]string{strings.Repeat("m", MaxClaimLen)}, MaxAMR),
+			LoginRule: strings.Repeat("r", MaxClaimLen), Expires: time.Unix(1<<40, 0),
 			HasLogin: true, Login: risk.Recorded{Country: [2]byte{0xff, 0xff}, ASN: math.MaxUint32, Device: math.MaxUint64,
 				Lat: float32(math.NaN()), Lon: float32(math.Inf(-1)), Radius: math.MaxUint16, At: 1 << 40},
 		},
@@ -167,7 +167,7 @@ func sessionDecodeSeeds(t *testing.T) []fuzzSeed {
 	var seeds []fuzzSeed
 	var basic []byte
 	for name, s := range sessionSeeds() {
-		raw, err := marshalSession(s)
+		raw, err := marshal(s)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -191,7 +191,7 @@ func sessionDecodeSeeds(t *testing.T) []fuzzSeed {
 }
 
 func sessionDecodeAccepts(t *testing.T, args []any) bool {
-	_, err := unmarshalSession(args[0].([]byte))
+	_, err := unmarshal(args[0].([]byte))
 	return err == nil
 }
 

@@ -1,4 +1,4 @@
-package stepup
+package loopback
 
 import "testing"
 
@@ -9,8 +9,8 @@ func TestOnlyLoopbackHostsCountAsLoopbackSites(t *testing.T) {
 		"app.example.com": false, "app.example.com:80": false, "203.0.113.9": false,
 		"localhost.evil.example": false, "127.0.0.1.nip.io": false, "": false, "[::2]:80": false,
 	} {
-		if got := isLoopbackHostPort(host); got != want {
-			t.Errorf("isLoopbackHostPort(%q) = %v, want %v", host, got, want)
+		if got := HostPort(host); got != want {
+			t.Errorf("HostPort(%q) = %v, want %v", host, got, want)
 		}
 	}
 }

@@ -1,9 +1,8 @@
-package stepup
+package session
 
 import (
 	"context"
 	"reflect"
-
 	"strings"
 	"testing"
 	"time"
@@ -13,17 +12,17 @@ import (
 
 func TestSessionRoundTripsThroughTheCodec(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
-	in := &session{
+	in := &Session{
 		Subject: "alice", ACR: "urn:stepup:mfa", AMR: []string{"pwd", "otp"},
 		AuthTime: now.Add(-time.Minute), Issued: now, Expires: now.Add(12 * time.Hour),
 		LoginRule: "admin", FreshSpent: true,
 		HasLogin: true, Login: risk.Recorded{Country: [2]byte{'G', 'B'}, ASN: 64512, Device: 0xdeadbeefcafe, Lat: 51.5142, Lon: -0.0931, Radius: 100, At: now.Unix()},
 	}
-	raw, err := marshalSession(in)
+	raw, err := marshal(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := unmarshalSession(raw)
+	out, err := unmarshal(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +32,7 @@ func TestSessionRoundTripsThroughTheCodec(t *testing.T) {
 }
 
 func TestSessionCodecRefusesMalformedInput(t *testing.T) {
-	good, err := marshalSession(&session{Subject: "alice", ACR: "a", Expires: time.Unix(1_800_000_000, 0)})
+	good, err := marshal(&Session{Subject: "alice", ACR: "a", Expires: time.Unix(1_800_000_000, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +46,7 @@ func TestSessionCodecRefusesMalformedInput(t *testing.T) {
 	}
 	for name, raw := range cases {
 		t.Run(name, func(t *testing.T) {
-			if s, err := unmarshalSession(raw); err == nil {
+			if s, err := unmarshal(raw); err == nil {
 				t.Fatalf("accepted %x as %+v", raw, s)
 			}
 		})
@@ -55,15 +54,15 @@ func TestSessionCodecRefusesMalformedInput(t *testing.T) {
 }
 
 func TestSessionCodecRefusesOversizedClaims(t *testing.T) {
-	cases := map[string]*session{
+	cases := map[string]*Session{
 		"no subject":   {ACR: "a"},
-		"long subject": {Subject: strings.Repeat("s", maxClaimLen+1)},
-		"long acr":     {Subject: "s", ACR: strings.Repeat("a", maxClaimLen+1)},
-		"many amr":     {Subject: "s", AMR: make([]string, maxAMR+1)},
+		"long subject": {Subject: strings.Repeat("s", MaxClaimLen+1)},
+		"long acr":     {Subject: "s", ACR: strings.Repeat("a", MaxClaimLen+1)},
+		"many amr":     {Subject: "s", AMR: make([]string, MaxAMR+1)},
 	}
 	for name, s := range cases {
 		t.Run(name, func(t *testing.T) {
-			if _, err := marshalSession(s); err == nil {
+			if _, err := marshal(s); err == nil {
 				t.Fatal("encoded an out-of-bounds session")
 			}
 		})
@@ -75,9 +74,9 @@ func TestSessionCodecRefusesOversizedClaims(t *testing.T) {
 func TestRealisticSessionCookieStaysUnder300Bytes(t *testing.T) {
 	ctx := context.Background()
 	c := newClock(time.Unix(1_800_000_000, 0))
-	s := newSealer(newKeyring(testStorage(t), time.Hour, c.now), "b")
+	s := NewSealer(NewKeyring(testStorage(t), time.Hour, c.now), "b")
 	now := c.now()
-	raw, err := marshalSession(&session{
+	raw, err := marshal(&Session{
 		Subject: "f81d4fae-7dec-11d0-a765-00a0c91e6bf6", ACR: "urn:mace:incommon:iap:silver:mfa",
 		AMR: []string{"pwd", "otp", "hwk"}, AuthTime: now, Issued: now, Expires: now.Add(12 * time.Hour),
 		LoginRule: "payments_admin",
@@ -86,7 +85,7 @@ func TestRealisticSessionCookieStaysUnder300Bytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealed, err := s.seal(ctx, sessionPurpose, raw)
+	sealed, err := s.Seal(ctx, sessionPurpose, raw)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,10 @@
-package stepup
+package session
 
 import (
 	"strings"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/internal/bounded"
 )
 
 // sessionCache remembers the sessions recently decoded from session
@@ -17,12 +19,12 @@ import (
 // at the time are kept; failures are never remembered. Decoded sessions
 // are immutable, shared by the requests that carry the cookie.
 type sessionCache struct {
-	m *boundedMap[string, sessionEntry]
+	m *bounded.Map[string, sessionEntry]
 }
 
 type sessionEntry struct {
 	keys *keySet // the key set current when the cookie was opened
-	s    *session
+	s    *Session
 }
 
 // sessionCacheSize bounds the cache: about 2.9 MB when full (~700 bytes an
@@ -30,17 +32,21 @@ type sessionEntry struct {
 // cookies are simply opened as they would be without the cache.
 const sessionCacheSize = 4096
 
+// newSessionCache returns a cache of size entries, or nil (no cache) for 0.
 func newSessionCache(size int) *sessionCache {
-	return &sessionCache{m: newBoundedMap[string, sessionEntry](size)}
+	if size <= 0 {
+		return nil
+	}
+	return &sessionCache{m: bounded.New[string, sessionEntry](size)}
 }
 
 // get returns the session the cookie value opened to while keys was
 // current, or nil. A nil cache holds nothing.
-func (c *sessionCache) get(cookie string, keys *keySet) *session {
+func (c *sessionCache) get(cookie string, keys *keySet) *Session {
 	if c == nil || keys == nil {
 		return nil
 	}
-	e, ok := c.m.get(cookie)
+	e, ok := c.m.Get(cookie)
 	if !ok || e.keys != keys {
 		return nil
 	}
@@ -49,12 +55,12 @@ func (c *sessionCache) get(cookie string, keys *keySet) *session {
 
 // put remembers that cookie opened to s while keys was current, when s is
 // valid at now.
-func (c *sessionCache) put(cookie string, keys *keySet, s *session, now time.Time) {
-	if c == nil || keys == nil || !s.valid(now) {
+func (c *sessionCache) put(cookie string, keys *keySet, s *Session, now time.Time) {
+	if c == nil || keys == nil || !s.Valid(now) {
 		return
 	}
 	// A copy: cookie is a slice of the request's Cookie header.
-	c.m.put(strings.Clone(cookie), sessionEntry{keys: keys, s: s}, func(e sessionEntry) bool {
-		return e.keys != keys || !e.s.valid(now)
+	c.m.Put(strings.Clone(cookie), sessionEntry{keys: keys, s: s}, func(e sessionEntry) bool {
+		return e.keys != keys || !e.s.Valid(now)
 	})
 }

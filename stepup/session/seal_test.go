@@ -1,44 +1,30 @@
-package stepup
+package session
 
 import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/caddyserver/certmagic"
 )
-
-// clock is a settable time source for tests.
-type clock struct{ t atomic.Int64 }
-
-func newClock(t time.Time) *clock    { c := &clock{}; c.t.Store(t.UnixNano()); return c }
-func (c *clock) now() time.Time      { return time.Unix(0, c.t.Load()) }
-func (c *clock) add(d time.Duration) { c.t.Add(int64(d)) }
-
-func testStorage(t *testing.T) certmagic.Storage {
-	return &certmagic.FileStorage{Path: t.TempDir()}
-}
 
 func TestSealedValueOpensOnlyForItsPurposeAndBinding(t *testing.T) {
 	ctx := context.Background()
 	c := newClock(time.Unix(1_800_000_000, 0))
-	ring := newKeyring(testStorage(t), 24*time.Hour, c.now)
-	s := newSealer(ring, "https://idp\x00client")
-	sealed, err := s.seal(ctx, sessionPurpose, []byte("claims"))
+	ring := NewKeyring(testStorage(t), 24*time.Hour, c.now)
+	s := NewSealer(ring, "https://idp\x00client")
+	sealed, err := s.Seal(ctx, sessionPurpose, []byte("claims"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.open(ctx, sessionPurpose, sealed); err != nil || string(got) != "claims" {
+	if got, err := s.Open(ctx, sessionPurpose, sealed); err != nil || string(got) != "claims" {
 		t.Fatalf("open = %q, %v", got, err)
 	}
-	if _, err := s.open(ctx, flowPurpose, sealed); err == nil {
+	if _, err := s.Open(ctx, flowPurpose, sealed); err == nil {
 		t.Fatal("a session value opened as a flow value")
 	}
-	other := newSealer(ring, "https://other-idp\x00client")
-	if _, err := other.open(ctx, sessionPurpose, sealed); err == nil {
+	other := NewSealer(ring, "https://other-idp\x00client")
+	if _, err := other.Open(ctx, sessionPurpose, sealed); err == nil {
 		t.Fatal("a value bound to one provider opened for another")
 	}
 }
@@ -46,8 +32,8 @@ func TestSealedValueOpensOnlyForItsPurposeAndBinding(t *testing.T) {
 func TestSealedValueRefusesTampering(t *testing.T) {
 	ctx := context.Background()
 	c := newClock(time.Unix(1_800_000_000, 0))
-	s := newSealer(newKeyring(testStorage(t), 24*time.Hour, c.now), "b")
-	sealed, err := s.seal(ctx, sessionPurpose, []byte("claims of a session"))
+	s := NewSealer(NewKeyring(testStorage(t), 24*time.Hour, c.now), "b")
+	sealed, err := s.Seal(ctx, sessionPurpose, []byte("claims of a session"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,11 +53,11 @@ func TestSealedValueRefusesTampering(t *testing.T) {
 		"re-ordered":             base64.RawURLEncoding.EncodeToString(swapped),
 		"not base64":             "%%%" + sealed,
 		"empty":                  "",
-		"oversized":              string(make([]byte, maxSealedLen+1)),
+		"oversized":              string(make([]byte, MaxSealedLen+1)),
 	}
 	for name, v := range cases {
 		t.Run(name, func(t *testing.T) {
-			if _, err := s.open(ctx, sessionPurpose, v); err == nil {
+			if _, err := s.Open(ctx, sessionPurpose, v); err == nil {
 				t.Fatal("tampered value opened")
 			}
 		})
@@ -81,13 +67,13 @@ func TestSealedValueRefusesTampering(t *testing.T) {
 func TestCookieFromAnotherStorageKeyDoesNotOpen(t *testing.T) {
 	ctx := context.Background()
 	c := newClock(time.Unix(1_800_000_000, 0))
-	mine := newSealer(newKeyring(testStorage(t), 24*time.Hour, c.now), "b")
-	theirs := newSealer(newKeyring(testStorage(t), 24*time.Hour, c.now), "b")
-	sealed, err := theirs.seal(ctx, sessionPurpose, []byte("x"))
+	mine := NewSealer(NewKeyring(testStorage(t), 24*time.Hour, c.now), "b")
+	theirs := NewSealer(NewKeyring(testStorage(t), 24*time.Hour, c.now), "b")
+	sealed, err := theirs.Seal(ctx, sessionPurpose, []byte("x"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := mine.open(ctx, sessionPurpose, sealed); err == nil {
+	if _, err := mine.Open(ctx, sessionPurpose, sealed); err == nil {
 		t.Fatal("a value sealed with another site's key opened")
 	}
 }
@@ -96,39 +82,39 @@ func TestKeysRotateAndOldKeysStillOpenUntilRetired(t *testing.T) {
 	ctx := context.Background()
 	c := newClock(time.Unix(1_800_000_000, 0))
 	storage := testStorage(t)
-	s := newSealer(newKeyring(storage, time.Hour, c.now), "b")
-	old, err := s.seal(ctx, sessionPurpose, []byte("old"))
+	s := NewSealer(NewKeyring(storage, time.Hour, c.now), "b")
+	old, err := s.Seal(ctx, sessionPurpose, []byte("old"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.add(2 * time.Hour)
 	// A second process sharing the storage rotates on first use.
-	s2 := newSealer(newKeyring(storage, time.Hour, c.now), "b")
-	fresh, err := s2.seal(ctx, sessionPurpose, []byte("new"))
+	s2 := NewSealer(NewKeyring(storage, time.Hour, c.now), "b")
+	fresh, err := s2.Seal(ctx, sessionPurpose, []byte("new"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if fresh[:6] == old[:6] {
 		t.Fatal("rotation did not change the key id")
 	}
-	if _, err := s2.open(ctx, sessionPurpose, old); err != nil {
+	if _, err := s2.Open(ctx, sessionPurpose, old); err != nil {
 		t.Fatalf("a value from the previous key no longer opens: %v", err)
 	}
 	// The first process learns the new key when it meets it.
-	if got, err := s.open(ctx, sessionPurpose, fresh); err != nil || string(got) != "new" {
+	if got, err := s.Open(ctx, sessionPurpose, fresh); err != nil || string(got) != "new" {
 		t.Fatalf("first process cannot open the rotated key's value: %q %v", got, err)
 	}
 	var stored struct {
 		Keys []storedKey `json:"keys"`
 	}
-	raw, _ := storage.Load(ctx, keysStorageKey)
+	raw, _ := storage.Load(ctx, KeysStorageKey)
 	_ = json.Unmarshal(raw, &stored)
 	if len(stored.Keys) != 2 {
 		t.Fatalf("want 2 keys in storage after one rotation, have %d", len(stored.Keys))
 	}
-	c.add(keyRetention + 2*time.Hour)
-	s3 := newSealer(newKeyring(storage, time.Hour, c.now), "b")
-	if _, err := s3.open(ctx, sessionPurpose, old); err == nil {
+	c.add(KeyRetention + 2*time.Hour)
+	s3 := NewSealer(NewKeyring(storage, time.Hour, c.now), "b")
+	if _, err := s3.Open(ctx, sessionPurpose, old); err == nil {
 		t.Fatal("a value from a retired key still opens")
 	}
 }

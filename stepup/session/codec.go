@@ -1,66 +1,23 @@
-package stepup
+package session
 
 import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
 )
 
-// session is what the session cookie carries: verified claims, never tokens.
-// It is small on purpose; every byte travels with every request.
-type session struct {
-	Subject  string
-	ACR      string
-	AMR      []string
-	AuthTime time.Time // when the user last authenticated at the IdP
-	Issued   time.Time // when we minted this cookie
-	Expires  time.Time // absolute end of the session
-
-	// LoginRule names the rule the latest login was made for. It lets a rule
-	// with max_age 0 pass once right after its login (FreshSpent then records
-	// that the pass was used), and it powers the redirect loop guard.
-	LoginRule  string
-	FreshSpent bool
-
-	// SID is the IdP's session id (the ID token's sid claim), so that an
-	// OpenID Back-Channel Logout naming it ends this session. Empty when
-	// the IdP sends none.
-	SID string
-
-	// Login is what the risk engine recorded at login (country, network,
-	// location, device), so that every replica compares against the same
-	// baseline. HasLogin is false when no engine recorded anything.
-	HasLogin bool
-	Login    risk.Recorded
-}
-
-// valid reports whether the session can be used at all at now.
-func (s *session) valid(now time.Time) bool {
-	return s != nil && s.Subject != "" && now.Before(s.Expires)
-}
-
-// hasAMR reports whether every method in want was used.
-func (s *session) hasAMR(want []string) bool {
-	for _, m := range want {
-		if !slices.Contains(s.AMR, m) {
-			return false
-		}
-	}
-	return true
-}
-
 // The binary layout is versioned so that a cookie minted by a newer replica
 // is rejected cleanly (as "no session") instead of being misread.
 const sessionCodecVersion = 1
 
-// Bounds keep a cookie well under the size budget whatever the IdP returns.
+// Bounds keep a cookie well under the size budget whatever the IdP returns;
+// the handler refuses claims beyond them at login.
 const (
-	maxClaimLen = 255
-	maxAMR      = 8
+	MaxClaimLen = 255
+	MaxAMR      = 8
 )
 
 // Flag bits of the session layout.
@@ -71,19 +28,21 @@ const (
 	knownFlags     = flagFreshSpent | flagRiskLogin | flagSID
 )
 
-var errSessionFormat = errors.New("malformed session")
+// ErrFormat is the error of a session cookie that opened but does not
+// decode: another codec version, or a bug.
+var ErrFormat = errors.New("malformed session")
 
-// marshalSession encodes s compactly: times as unix seconds in varints,
+// marshal encodes s compactly: times as unix seconds in varints,
 // strings length-prefixed.
-func marshalSession(s *session) ([]byte, error) {
-	if len(s.Subject) == 0 || len(s.Subject) > maxClaimLen {
-		return nil, fmt.Errorf("session: subject length %d out of range 1..%d", len(s.Subject), maxClaimLen)
+func marshal(s *Session) ([]byte, error) {
+	if len(s.Subject) == 0 || len(s.Subject) > MaxClaimLen {
+		return nil, fmt.Errorf("session: subject length %d out of range 1..%d", len(s.Subject), MaxClaimLen)
 	}
-	if len(s.ACR) > maxClaimLen || len(s.LoginRule) > maxClaimLen || len(s.SID) > maxClaimLen {
-		return nil, fmt.Errorf("session: acr, rule or sid longer than %d bytes", maxClaimLen)
+	if len(s.ACR) > MaxClaimLen || len(s.LoginRule) > MaxClaimLen || len(s.SID) > MaxClaimLen {
+		return nil, fmt.Errorf("session: acr, rule or sid longer than %d bytes", MaxClaimLen)
 	}
-	if len(s.AMR) > maxAMR {
-		return nil, fmt.Errorf("session: %d amr values, at most %d", len(s.AMR), maxAMR)
+	if len(s.AMR) > MaxAMR {
+		return nil, fmt.Errorf("session: %d amr values, at most %d", len(s.AMR), MaxAMR)
 	}
 	b := make([]byte, 0, 64+len(s.Subject)+len(s.ACR)+len(s.LoginRule))
 	b = append(b, sessionCodecVersion)
@@ -94,8 +53,8 @@ func marshalSession(s *session) ([]byte, error) {
 	b = appendString(b, s.ACR)
 	b = binary.AppendUvarint(b, uint64(len(s.AMR)))
 	for _, m := range s.AMR {
-		if len(m) > maxClaimLen {
-			return nil, fmt.Errorf("session: amr value longer than %d bytes", maxClaimLen)
+		if len(m) > MaxClaimLen {
+			return nil, fmt.Errorf("session: amr value longer than %d bytes", MaxClaimLen)
 		}
 		b = appendString(b, m)
 	}
@@ -120,24 +79,24 @@ func marshalSession(s *session) ([]byte, error) {
 	return b, nil
 }
 
-// unmarshalSession is the inverse of marshalSession. It never panics on
+// unmarshal is the inverse of marshal. It never panics on
 // hostile input (it is fuzzed) and rejects trailing bytes.
 //
 // It runs on every request a rule covers, so it allocates twice: b copied
 // once into a string that every string field is cut from, and the session
 // laid out together with its amr values.
-func unmarshalSession(b []byte) (*session, error) {
+func unmarshal(b []byte) (*Session, error) {
 	if len(b) == 0 || b[0] != sessionCodecVersion {
-		return nil, errSessionFormat
+		return nil, ErrFormat
 	}
 	d := decoder{b: b, text: string(b)}
 	d.byte()
-	var s *session
+	var s *Session
 	expires, authTime, issued := d.time(), d.time(), d.time()
 	subject, acr := d.string(), d.string()
 	n := d.uvarint()
-	if n > maxAMR {
-		return nil, errSessionFormat
+	if n > MaxAMR {
+		return nil, ErrFormat
 	}
 	if n > 0 {
 		both := &sessionAndAMR{}
@@ -147,7 +106,7 @@ func unmarshalSession(b []byte) (*session, error) {
 			s.AMR = append(s.AMR, d.string())
 		}
 	} else {
-		s = &session{}
+		s = &Session{}
 	}
 	s.Expires, s.AuthTime, s.Issued = expires, authTime, issued
 	s.Subject, s.ACR = subject, acr
@@ -164,7 +123,7 @@ func unmarshalSession(b []byte) (*session, error) {
 		}
 	}
 	if flags&^knownFlags != 0 || d.err || len(d.b) != 0 || s.Subject == "" {
-		return nil, errSessionFormat
+		return nil, ErrFormat
 	}
 	return s, nil
 }
@@ -182,10 +141,10 @@ func appendString(b []byte, s string) []byte {
 }
 
 // sessionAndAMR lays a decoded session and its amr values out in one
-// allocation (see unmarshalSession).
+// allocation (see unmarshal).
 type sessionAndAMR struct {
-	s   session
-	amr [maxAMR]string
+	s   Session
+	amr [MaxAMR]string
 }
 
 // decoder reads the session layout; the first error sticks so callers check once.
@@ -229,7 +188,7 @@ func (d *decoder) time() time.Time {
 
 func (d *decoder) string() string {
 	n := d.uvarint()
-	if n > maxClaimLen || n > uint64(len(d.b)) {
+	if n > MaxClaimLen || n > uint64(len(d.b)) {
 		d.err = true
 		d.b = nil
 		return ""

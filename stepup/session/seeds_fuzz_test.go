@@ -1,0 +1,71 @@
+package session
+
+// What the fuzz targets (*_fuzz_test.go) share: a sealer with a fixed key,
+// and the committed seed corpora under testdata/fuzz/<FuzzName>/, kept by
+// internal/fuzzseeds. Files named seed-* are generated from
+// fuzzSeedCorpora below:
+//
+//	go test ./stepup/session -run TestFuzzSeedCorpora -write-fuzz-seeds
+//
+// Rerun it after changing a cookie layout or a target's arguments, and
+// commit the result. `go test -run '^$' -fuzz '^FuzzName$' ./stepup/session`
+// explores from them.
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/certmagic"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/internal/fuzzseeds"
+)
+
+// fuzzEpoch is the fixed clock of every fuzz target.
+var fuzzEpoch = time.Unix(1_800_000_000, 0)
+
+const fuzzKeyID = 0x5eed0001
+
+// fuzzBinding is the provider and client binding of fuzzSealer.
+const fuzzBinding = "https://idp.example\x00edge"
+
+// flowPurpose is the handler's purpose for flow cookies, which the corpora
+// seal a value for to show it does not open as a session.
+const flowPurpose = "flow"
+
+// fuzzRing is a keyring holding one fixed key, created at fuzzEpoch and never
+// rotated, so that sealed values in the committed corpora open in every run.
+func fuzzRing(tb testing.TB) *Keyring {
+	tb.Helper()
+	storage := &certmagic.FileStorage{Path: tb.TempDir()}
+	secret := sha256.Sum256([]byte("caddy-stepup fuzz corpus key; never use outside tests"))
+	raw, err := json.Marshal(map[string][]storedKey{"keys": {{ID: fuzzKeyID, Secret: secret[:], Created: fuzzEpoch.UTC()}}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := storage.Store(context.Background(), KeysStorageKey, raw); err != nil {
+		tb.Fatal(err)
+	}
+	return NewKeyring(storage, 24*time.Hour, func() time.Time { return fuzzEpoch })
+}
+
+func fuzzSealer(tb testing.TB) *Sealer { return NewSealer(fuzzRing(tb), fuzzBinding, flowPurpose) }
+
+// fuzzSeed is one generated corpus entry: the target's arguments, in order.
+type fuzzSeed fuzzseeds.Seed
+
+// fuzzSeedCorpora lists every fuzz target of the package.
+func fuzzSeedCorpora() map[string]fuzzseeds.Corpus {
+	return map[string]fuzzseeds.Corpus{
+		"FuzzSessionDecode":          {Seeds: fuzzseeds.Seeds(sessionDecodeSeeds), Accepts: sessionDecodeAccepts},
+		"FuzzSessionEncode":          {Seeds: fuzzseeds.Seeds(sessionEncodeSeeds)},
+		"FuzzSealerOpen":             {Seeds: fuzzseeds.Seeds(sealerOpenSeeds), Accepts: sealerOpenAccepts},
+		"FuzzSealerRejectsMutations": {Seeds: fuzzseeds.Seeds(sealerMutationSeeds)},
+	}
+}
+
+func TestFuzzSeedCorporaAreCommittedAndValidSeedsStillPass(t *testing.T) {
+	fuzzseeds.Check(t, "./stepup/session", fuzzSeedCorpora())
+}
