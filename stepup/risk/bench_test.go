@@ -31,6 +31,11 @@ func benchRequests(b *testing.B, e *Engine) []Request {
 // frequency per IP and session, new device.
 func BenchmarkEvaluateAllSignals(b *testing.B) {
 	e, _ := newEngine(b, allSignals(b))
+	benchEvaluate(b, e)
+}
+
+// benchEvaluate times e.Evaluate over benchRequests, one request a loop.
+func benchEvaluate(b *testing.B, e *Engine) {
 	reqs := benchRequests(b, e)
 	var out Result
 	b.ReportAllocs()
@@ -70,14 +75,7 @@ func BenchmarkEvaluateOneSignal(b *testing.B) {
 	} {
 		b.Run(tt.name, func(b *testing.B) {
 			e, _ := newEngine(b, &tt.cfg)
-			reqs := benchRequests(b, e)
-			var out Result
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				e.Evaluate(&reqs[i&7], &out)
-				i++
-			}
+			benchEvaluate(b, e)
 		})
 	}
 }
