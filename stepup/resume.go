@@ -50,6 +50,7 @@ type heldRequest struct {
 	Subject     string `json:"s,omitempty"` // the session's user at hold time, if any
 	Origin      string `json:"o"`           // scheme://host the form was sent to
 	Browser     []byte `json:"w"`           // SHA-256 of the browser's hold cookie
+	Slot        string `json:"k"`           // names that cookie: its login's slot (holdBrowser)
 	Token       string `json:"t"`           // the confirmation form's one-time token
 	Rule        string `json:"r"`
 	Flow        []byte `json:"l"` // SHA-256 of the state of the login started for it (resumeflow.go)
@@ -140,7 +141,8 @@ func (h *Handler) hold(w http.ResponseWriter, r *http.Request, id string, body [
 	if !s.Valid(h.now()) {
 		hr.Subject = ""
 	}
-	hr.Browser = h.holdBrowser(w, r)
+	hr.Slot = flow[:flowNameIDLen]
+	hr.Browser = h.holdBrowser(w, r, hr.Slot)
 	plain, err := json.Marshal(hr)
 	if err != nil {
 		return err
@@ -152,29 +154,28 @@ func (h *Handler) hold(w http.ResponseWriter, r *http.Request, id string, body [
 	return h.storage.Store(r.Context(), holdStoragePrefix+id, []byte(sealed))
 }
 
-// holdBrowser returns the hash of this browser's hold cookie, setting one
-// when it has none: a held form is resumed only by the browser that sent it.
-// One cookie serves every held form of the browser (several tabs).
-func (h *Handler) holdBrowser(w http.ResponseWriter, r *http.Request) []byte {
-	v, ok := session.CookieValue(r.Header, h.holdCookie(r))
-	if !ok || len(v) != 43 {
-		v = randomToken()
-	}
+// holdBrowser sets a new hold cookie and returns its hash: a held form is
+// resumed only by the browser that sent it. The cookie is scoped to the
+// confirmation page, so the form's own request never carries it (a form
+// cannot reuse the one a first held form set), and it is named after the
+// slot of the form's login attempt (flowslots.go): held forms in several
+// tabs each keep their own, at most maxFlows of them, and a newer hold
+// replaces a cookie only where its login replaces the older login anyway.
+func (h *Handler) holdBrowser(w http.ResponseWriter, r *http.Request, slot string) []byte {
+	v := randomToken()
 	http.SetCookie(w, &http.Cookie{
-		// The longest lifetime, whatever this hold's: the cookie names the
-		// browser, and each held form expires by itself.
-		Name: h.holdCookie(r), Value: v, Path: h.resumePath(), MaxAge: int(defaultHoldLifetime.Seconds()),
+		Name: h.holdCookie(r, slot), Value: v, Path: h.resumePath(), MaxAge: int(defaultHoldLifetime.Seconds()),
 		Secure: h.cookies.Secure(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
 	sum := sha256.Sum256([]byte(v))
 	return sum[:]
 }
 
-func (h *Handler) holdCookie(r *http.Request) string {
+func (h *Handler) holdCookie(r *http.Request, slot string) string {
 	if h.cookies.Secure(r) {
-		return "__Secure-" + holdCookieName
+		return "__Secure-" + holdCookieName + "_" + slot
 	}
-	return holdCookieName
+	return holdCookieName + "_" + slot
 }
 
 func (h *Handler) resumePath() string { return defaultResumePath }
@@ -213,7 +214,7 @@ func (h *Handler) loadHeld(ctx context.Context, r *http.Request, id string) (*he
 		h.dropHeld(ctx, id)
 		return nil, errNotHeld
 	}
-	v, ok := session.CookieValue(r.Header, h.holdCookie(r))
+	v, ok := session.CookieValue(r.Header, h.holdCookie(r, hr.Slot))
 	sum := sha256.Sum256([]byte(v))
 	if !ok || !constantTimeEqual(string(sum[:]), string(hr.Browser)) {
 		return nil, errNotHeld

@@ -85,7 +85,7 @@ func holdForm(t *testing.T, th *testHandler, body string) (id, holdCookie string
 		t.Fatalf("redirect to %q, want the IdP", out.rec.Header().Get("Location"))
 	}
 	for _, c := range out.rec.Result().Cookies() {
-		if c.Name == holdCookieName {
+		if strings.HasPrefix(c.Name, holdCookieName+"_") {
 			holdCookie = c.Name + "=" + c.Value
 		}
 	}
@@ -253,7 +253,7 @@ func TestHeldFormRefusals(t *testing.T) {
 	t.Run("other browser", func(t *testing.T) {
 		id, hold := holdForm(t, th, "a=1")
 		token, _ := confirmPageFor(t, th, id, hold+"; "+alice)
-		refused(t, confirm(t, th, id, token, "send", holdCookieName+"="+randomToken()+"; "+alice), http.StatusGone)
+		refused(t, confirm(t, th, id, token, "send", strings.Split(hold, "=")[0]+"="+randomToken()+"; "+alice), http.StatusGone)
 	})
 	t.Run("no session", func(t *testing.T) {
 		id, hold := holdForm(t, th, "a=1")
@@ -284,7 +284,7 @@ func TestHeldFormKeepsTheSubject(t *testing.T) {
 	}
 	var id, hold string
 	for _, c := range out.rec.Result().Cookies() {
-		if c.Name == holdCookieName {
+		if strings.HasPrefix(c.Name, holdCookieName+"_") {
 			hold = c.Name + "=" + c.Value
 		}
 	}
@@ -381,31 +381,48 @@ func TestSweepRemovesOnlyExpiredHeldForms(t *testing.T) {
 	}
 }
 
-// Two tabs of one browser hold two forms: the second hold keeps the
-// browser's hold cookie, so both can be sent, each once, each its own body.
+// Two tabs of one browser hold two forms. The second form's request
+// carries what a browser sends it: not the first hold cookie (scoped to
+// the confirmation page) but the flow slot counter; its hold cookie is
+// named after its own slot, so both can be sent, each once, each its own
+// body.
 func TestTwoHeldFormsInOneBrowser(t *testing.T) {
 	th := newTestHandler(t, fakeDiscovery(t, false).URL, nil)
-	id1, hold := holdForm(t, th, "tab=1")
-	out := th.serve(t, formRequest("POST", "http://127.0.0.1/transfer", "tab=2", append(navSameOrigin, "Cookie", hold)...))
-	if out.rec.Code != http.StatusFound {
-		t.Fatalf("second tab's form: %d", out.rec.Code)
+	first := th.serve(t, formRequest("POST", "http://127.0.0.1/transfer", "tab=1", navSameOrigin...))
+	jar := map[string]string{}
+	for _, c := range first.rec.Result().Cookies() {
+		jar[c.Name] = c.Value
 	}
-	for _, c := range out.rec.Result().Cookies() {
-		if c.Name == holdCookieName && c.Name+"="+c.Value != hold {
-			t.Fatal("the second hold replaced the browser's hold cookie")
+	second := th.serve(t, formRequest("POST", "http://127.0.0.1/transfer", "tab=2", append(navSameOrigin, "Cookie", flowNextCookie+"="+jar[flowNextCookie])...))
+	if second.rec.Code != http.StatusFound {
+		t.Fatalf("second tab's form: %d", second.rec.Code)
+	}
+	var holds []string
+	for _, c := range second.rec.Result().Cookies() {
+		if _, dup := jar[c.Name]; dup && strings.HasPrefix(c.Name, holdCookieName) {
+			t.Fatal("the second hold replaced the first one's hold cookie")
+		}
+		jar[c.Name] = c.Value
+	}
+	for name, value := range jar {
+		if strings.HasPrefix(name, holdCookieName+"_") {
+			holds = append(holds, name+"="+value)
 		}
 	}
-	var id2 string
-	for _, id := range listHeld(t, th) {
-		if id != id1 {
-			id2 = id
-		}
+	if len(holds) != 2 {
+		t.Fatalf("hold cookies %v, want one per held form", holds)
 	}
-	heldProofs.Store(id2, loginProof(t, th, flowOf(t, th, out.rec)))
-	cookies := hold + "; " + th.cookieFor(t, th.session("urn:pwd", "pwd"))
-	for id, want := range map[string]string{id2: "tab=2", id1: "tab=1"} {
-		token, _ := confirmPageFor(t, th, id, cookies)
-		out := confirm(t, th, id, token, "send", cookies)
+	ids := map[string]string{}
+	for want, out := range map[string]served{"tab=1": first, "tab=2": second} {
+		f := flowOf(t, th, out.rec)
+		u, _ := url.Parse(f.ReturnTo)
+		ids[want] = u.Query().Get("id")
+		heldProofs.Store(ids[want], loginProof(t, th, f))
+	}
+	cookies := strings.Join(holds, "; ") + "; " + th.cookieFor(t, th.session("urn:pwd", "pwd"))
+	for _, want := range []string{"tab=2", "tab=1"} {
+		token, _ := confirmPageFor(t, th, ids[want], cookies)
+		out := confirm(t, th, ids[want], token, "send", cookies)
 		if out.upstream == nil {
 			t.Fatalf("%s: not sent: %d", want, out.rec.Code)
 		}
