@@ -1,9 +1,11 @@
 package integration
 
 import (
+	"crypto/sha256"
+	"fmt"
+	"html"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -25,9 +27,37 @@ func (u *formUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	switch {
 	case r.URL.Path == "/form":
-		io.WriteString(w, `<!doctype html><title>form</title><form method="post" action="/admin/transfer">
-<input name="to" value="bob"><input name="amount" value="100"><button id="send" type="submit">Send</button></form>`)
-	case r.URL.Path == "/admin/transfer" && r.Method == http.MethodPost:
+		to := r.URL.Query().Get("to")
+		if to == "" {
+			to = "bob"
+		}
+		action := r.URL.Query().Get("action")
+		if action == "" {
+			action = "/admin/transfer"
+		}
+		io.WriteString(w, `<!doctype html><title>form</title><form method="post" action="`+html.EscapeString(action)+`">
+<input name="to" value="`+html.EscapeString(to)+`"><input name="amount" value="100"><button id="send" type="submit">Send</button></form>`)
+	case r.URL.Path == "/upload":
+		io.WriteString(w, `<!doctype html><title>upload</title><form method="post" action="/admin/upload" enctype="multipart/form-data">
+<input name="note" value="quarterly"><input type="file" id="doc" name="doc"><button id="send" type="submit">Send</button></form>`)
+	case r.URL.Path == "/big":
+		io.WriteString(w, `<!doctype html><title>big</title><form method="post" action="/admin/transfer">
+<textarea name="memo">`+strings.Repeat("m", 2048)+`</textarea><button id="send" type="submit">Send</button></form>`)
+	case r.URL.Path == "/admin/upload" && r.Method == http.MethodPost:
+		got := "unreadable"
+		if err := r.ParseMultipartForm(1 << 20); err == nil {
+			if f, fh, err := r.FormFile("doc"); err == nil {
+				data, _ := io.ReadAll(f)
+				sum := sha256.Sum256(data)
+				got = fmt.Sprintf("note=%s|file=%s|%d bytes|%x", r.FormValue("note"), fh.Filename, len(data), sum)
+			}
+		}
+		u.mu.Lock()
+		u.received = append(u.received, got)
+		u.users = append(u.users, r.Header.Get("X-User")+"|"+r.Header.Get("X-Acr"))
+		u.mu.Unlock()
+		io.WriteString(w, `<!doctype html><title>done</title><p>upload received</p>`)
+	case strings.HasSuffix(r.URL.Path, "/transfer") && r.Method == http.MethodPost:
 		body, _ := io.ReadAll(r.Body)
 		u.mu.Lock()
 		u.received = append(u.received, r.Header.Get("Content-Type")+"|"+string(body))
@@ -37,15 +67,6 @@ func (u *formUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		io.WriteString(w, `<!doctype html><title>page</title><p>page `+r.URL.Path+`</p>`)
 	}
-}
-
-// newFormEnv is newEnv with a formUpstream behind the site.
-func newFormEnv(t *testing.T) (*env, *formUpstream) {
-	t.Helper()
-	up := &formUpstream{}
-	srv := httptest.NewServer(up)
-	t.Cleanup(srv.Close)
-	return newEnvWith(t, srv), up
 }
 
 func (u *formUpstream) got() ([]string, []string) {
@@ -60,7 +81,7 @@ func (u *formUpstream) got() ([]string, []string) {
 // original body once, with the new identity. Submitting the same
 // confirmation again is refused and sends nothing.
 func TestBrowserFormHeldAcrossStepUpIsSentOnceAfterConfirmation(t *testing.T) {
-	e, up := newFormEnv(t)
+	e, up := startHeldEnv(t, "")
 	site := e.caddy.URL()
 
 	e.grant("carol", acrPwd, "pwd")
@@ -83,7 +104,7 @@ func TestBrowserFormHeldAcrossStepUpIsSentOnceAfterConfirmation(t *testing.T) {
 	}
 	b.Screenshot(t, "confirm")
 	// The confirmation form as the page has it, to submit it a second time.
-	fields := browser.Get(b, chromedp.Evaluate[[]string](`[document.querySelector('input[name=id]').value, document.querySelector('input[name=token]').value]`))
+	fields := browser.Get(b, chromedp.Evaluate[[]string](`['id', 'token', 'flow'].map(n => document.querySelector('input[name=' + n + ']').value)`))
 
 	b.Click(`button[value=send]`)
 	b.WaitText("transfer received")
@@ -99,13 +120,15 @@ func TestBrowserFormHeldAcrossStepUpIsSentOnceAfterConfirmation(t *testing.T) {
 	b.Navigate(site + "/other")
 	b.WaitText("page /other")
 	b.Run(chromedp.Evaluate[chromedp.Void](`(() => { const f = document.createElement('form'); f.method = 'post'; f.action = '/.stepup/resume';
-for (const [n, v] of [['id', ` + jsString(fields[0]) + `], ['token', ` + jsString(fields[1]) + `], ['action', 'send']]) {
+for (const [n, v] of [['id', ` + jsString(fields[0]) + `], ['token', ` + jsString(fields[1]) + `], ['flow', ` + jsString(fields[2]) + `], ['action', 'send']]) {
   const i = document.createElement('input'); i.type = 'hidden'; i.name = n; i.value = v; f.appendChild(i); }
 document.body.appendChild(f); f.submit(); })()`))
 	b.WaitText("no longer held")
 	if got, _ := up.got(); len(got) != 1 {
 		t.Fatalf("a second confirmation reached the upstream: %d forms received", len(got))
 	}
+	wantCounts(t, e.caddy, map[string]float64{"held": 1, "resumed": 1, "refused": 1})
+	wantAudit(t, e.caddy, true, "form held for step-up", "held form resumed", "held form refused")
 }
 
 func jsString(s string) string {
@@ -139,7 +162,7 @@ func TestCrossSiteFormIsNotHeld(t *testing.T) {
 // TestBrowserHeldFormDiscarded: Discard on the confirmation page sends
 // nothing, and the held form cannot be sent afterwards.
 func TestBrowserHeldFormDiscarded(t *testing.T) {
-	e, up := newFormEnv(t)
+	e, up := startHeldEnv(t, "")
 	site := e.caddy.URL()
 
 	e.grant("carol", acrPwd, "pwd")
@@ -157,4 +180,6 @@ func TestBrowserHeldFormDiscarded(t *testing.T) {
 	if got, _ := up.got(); len(got) != 0 {
 		t.Fatalf("a discarded form reached the upstream: %q", got)
 	}
+	wantCounts(t, e.caddy, map[string]float64{"held": 1, "discarded": 1, "refused": 1})
+	wantAudit(t, e.caddy, true, "held form discarded")
 }

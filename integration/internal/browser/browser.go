@@ -183,6 +183,21 @@ func New(t testing.TB, opts ...Option) *Browser {
 	return b
 }
 
+// NewTab opens another tab of the same browser: it shares the profile, so
+// cookies, with b, and is closed before it (a test's later cleanups run
+// first).
+func (b *Browser) NewTab() *Browser {
+	b.t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx)
+	tab := &Browser{t: b.t, timeout: b.timeout, waitTimeout: b.waitTimeout, ctx: ctx, cancels: []context.CancelFunc{cancel}, output: b.output}
+	b.t.Cleanup(tab.close)
+	if err := chromedp.Do(ctx); err != nil { // opens the tab
+		b.t.Fatalf("browser: opening a tab: %v", b.explain(err))
+	}
+	go tab.readConsole(chromedp.Console(ctx))
+	return tab
+}
+
 func deadline(t testing.TB) (time.Time, bool) {
 	if d, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
 		return d.Deadline()
