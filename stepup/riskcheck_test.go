@@ -1,6 +1,7 @@
 package stepup
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -139,5 +140,29 @@ func TestNewDeviceSignalHandsOutADeviceCookie(t *testing.T) {
 	}
 	if device == nil || !risk.ValidDeviceID(device.Value) || !device.HttpOnly {
 		t.Fatalf("device cookie: %+v", device)
+	}
+}
+
+// An API client's risk challenge hands out a step_up_url; following it
+// starts a login for the risk requirement, not a 400 for an unknown rule.
+func TestTheRiskChallengesStepUpURLStartsARiskLogin(t *testing.T) {
+	th := newTestHandler(t, fakeDiscovery(t, false).URL, withRisk(blocklist(t, "203.0.113.0/24"), 60, nil))
+	weak := th.cookieFor(t, th.session("urn:pwd"))
+	out := th.serveFrom(t, request("GET", "http://127.0.0.1/public", "Cookie", weak, "Accept", "application/json"), "203.0.113.7")
+	var body challengeBody
+	if err := json.Unmarshal(out.rec.Body.Bytes(), &body); err != nil || out.rec.Code != http.StatusUnauthorized || body.StepUpURL == "" {
+		t.Fatalf("risk challenge: %d %s", out.rec.Code, out.rec.Body)
+	}
+	login := th.serveFrom(t, request("GET", body.StepUpURL, "Cookie", weak), "203.0.113.7")
+	if login.rec.Code != http.StatusFound {
+		t.Fatalf("following step_up_url %s: %d %s", body.StepUpURL, login.rec.Code, login.rec.Body)
+	}
+	plain, err := th.sealer.Open(context.Background(), flowPurpose, flowCookiesOf(login.rec.Result().Cookies())[0].Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f flowState
+	if err := json.Unmarshal(plain, &f); err != nil || f.Rule != decision.RiskName || strings.Join(f.ACR, " ") != "urn:otp" {
+		t.Fatalf("flow = %+v, %v; want the risk requirement", f, err)
 	}
 }

@@ -86,3 +86,13 @@ func TestRequireLoginAllMatchesTheBaseLoginAndLoginLinksFindRulesByName(t *testi
 		t.Fatal("a risk requirement without a risk block")
 	}
 }
+
+func TestALoginLinkForTheRiskStepUpFindsTheRiskRequirement(t *testing.T) {
+	p := New(Config{Risk: &RiskSpec{ACR: []string{"otp"}, StepUp: 50, Deny: 80}})
+	if req, ok := p.Login(RiskName); !ok || req != p.Risk() {
+		t.Fatalf("Login(%q) = %+v, %v; want the risk requirement", RiskName, req, ok)
+	}
+	if _, ok := New(Config{}).Login(RiskName); ok {
+		t.Fatal("a risk requirement found without a risk block")
+	}
+}

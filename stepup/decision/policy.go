@@ -95,6 +95,7 @@ func New(cfg Config) *Policy {
 		p.risk = NewRequirement(RiskName, cfg.Risk.ACR, nil, cfg.Risk.MaxAge, p.levels)
 		p.risk.ReportOnly = cfg.Risk.ReportOnly || cfg.ReportOnly
 		p.stepUp, p.deny = cfg.Risk.StepUp, cfg.Risk.Deny
+		p.byName[RiskName] = p.risk
 	}
 	return p
 }
@@ -117,7 +118,8 @@ func (p *Policy) Match(r *http.Request) (*Requirement, error) {
 }
 
 // Login returns the requirement a login link asks for: the rule of that
-// name, or the base login for "". ok is false for an unknown name.
+// name, the risk step-up for RiskName (an API client's risk challenge
+// links there), or the base login for "". ok is false for an unknown name.
 func (p *Policy) Login(name string) (req *Requirement, ok bool) {
 	if name == "" {
 		return p.baseReq, true
