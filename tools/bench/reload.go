@@ -22,6 +22,7 @@ type reloadConfig struct {
 	out       string
 	sizes     []int
 	reloads   int
+	probes    int
 	serverCPU string
 }
 
@@ -39,6 +40,9 @@ type reloadTarget struct {
 	rss, hwm          float64   // KiB after the load and the reloads
 	heap              float64   // live heap after a collection, KiB
 	wall, cpu         []float64 // each reload: ms
+	listen            string
+	cookie            string    // stepup: a session valid on every site
+	first, warm       []float64 // µs: a site's first request after a reload, and its second
 }
 
 func (t *reloadTarget) kind() string {
@@ -63,6 +67,7 @@ func runReload(args []string) error {
 	fs.StringVar(&c.out, "out", "artifacts/bench", "output directory")
 	sizes := fs.String("sizes", "1,100,1000,5000", "numbers of sites, comma separated")
 	fs.IntVar(&c.reloads, "reloads", 5, "reloads per size and kind, interleaved")
+	fs.IntVar(&c.probes, "probes", 20, "sites asked twice after each reload (first request, then warm)")
 	fs.StringVar(&c.serverCPU, "server-cpu", "0", "CPU list for Caddy and the OP (taskset)")
 	fs.Parse(args)
 	for _, s := range strings.Split(*sizes, ",") {
@@ -106,6 +111,11 @@ func runReload(args []string) error {
 				return err
 			}
 		}
+		// One login on site 0 of the stepup config: the session opens on
+		// every site (one issuer and client, one keyring per storage).
+		if pair[1].cookie, err = mintLoopback(pair[1].listen); err != nil {
+			return fmt.Errorf("stepup n=%d: %w", n, err)
+		}
 		for i := range c.reloads {
 			for j := range pair {
 				t := pair[(i+j)%2] // alternate which goes first
@@ -114,6 +124,9 @@ func runReload(args []string) error {
 					return err
 				}
 				t.wall, t.cpu = append(t.wall, wall), append(t.cpu, cpu)
+				if err := t.probe(c.probes, i); err != nil {
+					return err
+				}
 			}
 		}
 		for _, t := range pair {
@@ -142,7 +155,8 @@ func (t *reloadTarget) start(c *reloadConfig, work, issuer string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	t.config = reloadJSON(t.n, t.stepup, addr(t.adminPort), addr(freePort()), filepath.Join(dir, "storage"), issuer)
+	t.listen = addr(freePort())
+	t.config = reloadJSON(t.n, t.stepup, addr(t.adminPort), t.listen, filepath.Join(dir, "storage"), issuer)
 	boot := filepath.Join(dir, "boot.json")
 	if err := os.WriteFile(boot, fmt.Appendf(nil, `{"admin":{"listen":%q,"config":{"persist":false}}}`, addr(t.adminPort)), 0o644); err != nil {
 		return err
@@ -226,19 +240,86 @@ func drain(resp *http.Response, err error) error {
 
 // reloadJSON is n host routes on listen, each a static response, with a
 // stepup handler of its own (a distinct rule, one issuer) in front when
-// stepup is set: the shape of N annotated Ingresses.
+// stepup is set: the shape of N annotated Ingresses. The hosts are loopback
+// addresses (siteHost) because insecure_loopback_http, which lets the
+// bench log in over plain HTTP, holds only for loopback sites.
 func reloadJSON(n int, stepup bool, admin, listen, storage, issuer string) []byte {
 	var routes []string
 	for i := range n {
-		handle := `{"handler":"static_response","body":"ok"}`
+		handle := `{"handler":"static_response","body":"ok","headers":{"X-Upstream-User":["{http.auth.user.id}"]}}`
 		if stepup {
 			handle = fmt.Sprintf(`{"handler":"stepup","provider":{"issuer":%q,"client_id":"bench","client_secret":"bench-secret"},"insecure_loopback_http":true,`+
 				`"acr_levels":["urn:bench:pwd",%q],"rules":[{"name":"admin%d","match":[{"path":["/admin%d/*"]}],"acr":[%q]}]},`, issuer, benchACR, i, i, benchACR) + handle
 		}
-		routes = append(routes, fmt.Sprintf(`{"match":[{"host":["app%d.example"]}],"handle":[%s],"terminal":true}`, i, handle))
+		routes = append(routes, fmt.Sprintf(`{"match":[{"host":[%q]}],"handle":[%s],"terminal":true}`, siteHost(i), handle))
 	}
 	return fmt.Appendf(nil, `{"admin":{"listen":%q,"config":{"persist":false}},"storage":{"module":"file_system","root":%q},`+
 		`"logging":{"logs":{"default":{"level":"ERROR"}}},`+
 		`"apps":{"http":{"servers":{"s":{"listen":[%q],"automatic_https":{"disable":true},"routes":[%s]}}}}}`,
 		admin, storage, listen, strings.Join(routes, ","))
+}
+
+// siteHost is site i's host: 127.0.0.1, 127.0.0.2, … (62,500 of them).
+func siteHost(i int) string { return fmt.Sprintf("127.0.%d.%d", i/250, i%250+1) }
+
+// mintLoopback logs in on site 0 (127.0.0.1) through the real flow and
+// returns the Cookie header with the session.
+func mintLoopback(listen string) (string, error) {
+	_, port, _ := strings.Cut(listen, ":")
+	cookie, err := mint("http://127.0.0.1:"+port, "/admin0/dashboard", map[string]string{"User-Agent": benchUA})
+	if err != nil {
+		return "", fmt.Errorf("logging in on site 0: %w", err)
+	}
+	return cookie, nil
+}
+
+// probeClient keeps one connection to the listener: every site is asked
+// through it by Host header, so a first request pays no connection setup.
+var probeClient = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+
+// probe asks k sites (a different slice each reload) twice each right
+// after a reload: the first request a new handler serves, then a warm one.
+// Stepup's ask a protected path with the session.
+func (t *reloadTarget) probe(k, round int) error {
+	// A new connection (the reload closed the old one), opened by a host
+	// no site serves, so that no handler has served a request yet.
+	req, _ := http.NewRequest(http.MethodGet, "http://"+t.listen+"/", nil)
+	req.Host = "127.255.255.254"
+	if err := drain(probeClient.Do(req)); err != nil {
+		return err
+	}
+	for j := range min(k, t.n) {
+		site := (round*k + j) % t.n
+		start := time.Now()
+		if err := t.get(site); err != nil {
+			return err
+		}
+		first := float64(time.Since(start).Nanoseconds()) / 1e3
+		start = time.Now()
+		if err := t.get(site); err != nil {
+			return err
+		}
+		t.first, t.warm = append(t.first, first), append(t.warm, float64(time.Since(start).Nanoseconds())/1e3)
+	}
+	return nil
+}
+
+func (t *reloadTarget) get(site int) error {
+	req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("http://%s/admin%d/dashboard", t.listen, site), nil)
+	req.Host = siteHost(site)
+	req.Header.Set("User-Agent", benchUA)
+	req.Header.Set("Accept", "application/json")
+	if t.cookie != "" {
+		req.Header.Set("Cookie", t.cookie)
+	}
+	resp, err := probeClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s n=%d site %d: %w", t.kind(), t.n, site, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || (t.stepup && resp.Header.Get("X-Upstream-User") != benchUser) {
+		return fmt.Errorf("%s n=%d site %d: answered %s (user %q): not the protected path with a session", t.kind(), t.n, site, resp.Status, resp.Header.Get("X-Upstream-User"))
+	}
+	return nil
 }

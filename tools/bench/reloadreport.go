@@ -24,6 +24,15 @@ func reloadReport(c *reloadConfig, all []*reloadTarget, before, after string) st
 			p.loadWall, s.loadWall, p.rss/1024, s.rss/1024, kib((s.rss-p.rss)/n),
 			p.hwm/1024, s.hwm/1024, kib((s.heap-p.heap)/n))
 	}
+	b.WriteString("\nFirst request after a reload (client-side latency over one kept-alive connection; " +
+		"a site's first request after each reload, then the same request again):\n\n")
+	b.WriteString("| sites | plain first / warm (µs) | plain ratio | stepup first / warm (µs) | stepup ratio |\n|--:|--:|--:|--:|--:|\n")
+	for i := 0; i+1 < len(all); i += 2 {
+		p, s := all[i], all[i+1]
+		fmt.Fprintf(&b, "| %d | %s / %s | %.2f× | %s / %s | %.2f× |\n", p.n,
+			spread(p.first), spread(p.warm), median(p.first)/median(p.warm),
+			spread(s.first), spread(s.warm), median(s.first)/median(s.warm))
+	}
 	b.WriteString("\nRSS is VmRSS after the reloads and a forced collection; per handler is (stepup − plain) / sites, " +
 		"so at 1 site it is mostly noise. Live heap is Go's HeapAlloc after that collection.\n")
 	return b.String()
