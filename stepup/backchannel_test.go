@@ -32,7 +32,7 @@ func withLogoutIdP(tb testing.TB, th *testHandler) *logoutIdP {
 	tb.Helper()
 	idp := &logoutIdP{issuer: th.Provider.Issuer, key: rsaKeyOnce(), clock: th.clock}
 	keys := &oidc.StaticKeySet{PublicKeys: []crypto.PublicKey{idp.key.Public()}}
-	th.idp = provider.Static(th.idpKey(), keys, th.clock.now)
+	th.idp = provider.Static(th.idpKey(), keys, []string{"RS256"}, th.clock.now)
 	return idp
 }
 

@@ -64,7 +64,7 @@ func withBearerIdP(tb testing.TB, h *Handler, c *clock, alg jose.SignatureAlgori
 	}
 	idp := &bearerIdP{issuer: h.Provider.Issuer, alg: alg, key: key, clock: c,
 		keys: &countingKeys{StaticKeySet: oidc.StaticKeySet{PublicKeys: []crypto.PublicKey{key.Public()}}}}
-	h.idp = provider.Static(h.idpKey(), idp.keys, c.now)
+	h.idp = provider.Static(h.idpKey(), idp.keys, []string{string(alg)}, c.now)
 	return idp
 }
 

@@ -178,9 +178,11 @@ func (c *Client) Discover(ctx context.Context) (*Discovery, error) {
 
 // Static returns a Client that is already discovered, whose tokens are
 // verified with keys and whose endpoints are never called: for tests of
-// callers, which need tokens verified without an IdP to run.
-func Static(k Key, keys oidc.KeySet, now func() time.Time) *Client {
+// callers, which need tokens verified without an IdP to run. algs are the
+// signing algorithms the provider would advertise (nil: every one we
+// accept).
+func Static(k Key, keys oidc.KeySet, algs []string, now func() time.Time) *Client {
 	c := New(k, Options{Now: now})
-	c.found = newDiscovery(k, keys, now, nil, discoveredMetadata{})
+	c.found = newDiscovery(k, keys, now, nil, discoveredMetadata{SigningAlgs: algs})
 	return c
 }
