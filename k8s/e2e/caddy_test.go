@@ -24,6 +24,12 @@ type caddyProc struct {
 // and extra environment, until the test ends.
 func startCaddy(t *testing.T, name, addr string, config []byte, env ...string) *caddyProc {
 	t.Helper()
+	return startCaddyBin(t, caddyBin, name, addr, config, env...)
+}
+
+// startCaddyBin is startCaddy with another Caddy binary.
+func startCaddyBin(t *testing.T, bin, name, addr string, config []byte, env ...string) *caddyProc {
+	t.Helper()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "caddy.json")
 	if err := os.WriteFile(file, config, 0o600); err != nil {
@@ -34,13 +40,13 @@ func startCaddy(t *testing.T, name, addr string, config []byte, env ...string) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.cmd = exec.Command(caddyBin, "run", "--config", file)
+	p.cmd = exec.Command(bin, "run", "--config", file)
 	p.cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "XDG_DATA_HOME="+filepath.Join(dir, "data"))
 	p.cmd.Env = append(p.cmd.Env, env...)
 	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", caddyBin, err)
+		t.Fatalf("starting %s: %v", bin, err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- p.cmd.Wait() }()

@@ -5,6 +5,8 @@
 //	STEPUP_ETCD            etcd binary (Debian's etcd-server)
 //	STEPUP_KUBE_APISERVER  kube-apiserver binary (k8s/scripts/build-apiserver)
 //	STEPUP_CADDY           Caddy with the stepup module (scripts/build-caddy)
+//	STEPUP_CADDY_SECRETSTORE  the same plus the test model of the controller's
+//	                       Secret storage (k8s/internal/secretstore/cmd/caddy-secretstore)
 //
 // Without them the tests fail; they never skip.
 package e2e
@@ -19,7 +21,10 @@ import (
 
 var (
 	caddyBin string
-	cp       *controlPlane
+	// caddySecretStoreBin is Caddy with the model of the controller's
+	// storage module linked in; only tests use it.
+	caddySecretStoreBin string
+	cp                  *controlPlane
 )
 
 func TestMain(m *testing.M) {
@@ -29,7 +34,7 @@ func TestMain(m *testing.M) {
 func run(m *testing.M) int {
 	missing := ""
 	env := map[string]string{}
-	for _, name := range []string{"STEPUP_ETCD", "STEPUP_KUBE_APISERVER", "STEPUP_CADDY"} {
+	for _, name := range []string{"STEPUP_ETCD", "STEPUP_KUBE_APISERVER", "STEPUP_CADDY", "STEPUP_CADDY_SECRETSTORE"} {
 		v := os.Getenv(name)
 		if st, err := os.Stat(v); v == "" || err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
 			missing += fmt.Sprintf("  %s=%q is not an executable file\n", name, v)
@@ -41,6 +46,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	caddyBin = env["STEPUP_CADDY"]
+	caddySecretStoreBin = env["STEPUP_CADDY_SECRETSTORE"]
 	dir, err := os.MkdirTemp("", "stepup-k8s-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL:", err)
