@@ -161,7 +161,7 @@ func TestTwoCaddysOnTheControllersSecretStorageShareSessionAndAssertionKeys(t *t
 		fmt.Fprintf(w, "user=%s assertion=%s", r.Header.Get("X-Auth-User"), r.Header.Get("Stepup-Assertion"))
 	}))
 	t.Cleanup(upstream.Close)
-	env := map[string]string{translate.EnvIssuer: op.issuer(), translate.EnvClientID: clientID}
+	env := map[string]string{translate.EnvIssuer: op.Issuer(), translate.EnvClientID: clientID}
 	cfg, err := translate.ParseConfig([]byte(`
 upstream_headers: {X-Auth-User: "{http.auth.user.id}"}
 session: {key_rotation: 1m}
@@ -210,7 +210,7 @@ insecure_loopback_http: true
 			t.Fatal(err)
 		}
 		q := loc.Query()
-		code := op.login(q.Get("nonce"), q.Get("code_challenge"), "alice", "mfa", "pwd", "otp")
+		code := login(t, loc)
 		callback, _, _ := translate.Endpoints(testNS, "shop")
 		cb := callback + "?" + url.Values{"code": {code}, "state": {q.Get("state")}}.Encode()
 		r := request(t, callbackAt, http.MethodGet, "localhost", cb, http.Header{"Cookie": {allCookies(start.header, "stepup_flow_")}})
