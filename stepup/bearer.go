@@ -63,7 +63,7 @@ func (h *Handler) verifyBearer(r *http.Request, token string) (*session.Session,
 	if err != nil {
 		return nil, err
 	}
-	authTime, err := authTimeOf(t.AuthTime, now)
+	authTime, err := provider.AuthTime(t.AuthTime, now)
 	if err != nil {
 		return nil, err
 	}

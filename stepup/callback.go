@@ -162,7 +162,7 @@ func (h *Handler) checkIDToken(idt *provider.IDToken, f *flowState) (*session.Se
 	now := h.now()
 	s := &session.Session{Subject: idt.Subject, ACR: idt.ACR, AMR: idt.AMR, Issued: now, Expires: now.Add(h.sessionLifetime), LoginRule: f.Rule, SID: idt.SID}
 	var err error
-	if s.AuthTime, err = authTimeOf(idt.AuthTime, now); err != nil {
+	if s.AuthTime, err = provider.AuthTime(idt.AuthTime, now); err != nil {
 		return nil, fail(http.StatusUnauthorized, "auth_time", "The identity provider's answer is dated in the future.", fmt.Errorf("auth_time %d is after now %d plus %s", *idt.AuthTime, now.Unix(), clockSkew))
 	}
 	if f.Subject != "" && !constantTimeEqual(f.Subject, idt.Subject) {

@@ -1,4 +1,4 @@
-package stepup
+package provider
 
 import (
 	"errors"
@@ -18,12 +18,12 @@ func TestAuthTimeInTheFutureIsRefusedAndSkewIsClamped(t *testing.T) {
 		{"absent", nil, time.Time{}, nil},
 		{"past", at(-time.Hour), now.Add(-time.Hour), nil},
 		{"now", at(0), now, nil},
-		{"within the skew is now", at(clockSkew), now, nil},
-		{"beyond the skew", at(clockSkew + time.Second), time.Time{}, errAuthTimeFuture},
-		{"an hour ahead", at(time.Hour), time.Time{}, errAuthTimeFuture},
+		{"within the skew is now", at(ClockSkew), now, nil},
+		{"beyond the skew", at(ClockSkew + time.Second), time.Time{}, ErrAuthTimeFuture},
+		{"an hour ahead", at(time.Hour), time.Time{}, ErrAuthTimeFuture},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := authTimeOf(tc.claim, now)
+			got, err := AuthTime(tc.claim, now)
 			if !errors.Is(err, tc.err) || !got.Equal(tc.want) {
 				t.Fatalf("got %v, %v; want %v, %v", got, err, tc.want, tc.err)
 			}
