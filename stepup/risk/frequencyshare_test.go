@@ -185,7 +185,7 @@ func TestSharedCountingDoesNotAllocateOnTheRequestPath(t *testing.T) {
 }
 
 func TestSessionKeyIsTheSameOnEveryReplicaAndNeverZero(t *testing.T) {
-	if SessionKey("alice", 100) != SessionKey("alice", 100) {
+	if first, again := SessionKey("alice", 100), SessionKey("alice", 100); first != again {
 		t.Fatal("not deterministic")
 	}
 	if SessionKey("alice", 100) == SessionKey("alice", 101) || SessionKey("alice", 100) == SessionKey("bob", 100) {
