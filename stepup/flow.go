@@ -128,14 +128,11 @@ func (h *Handler) sendFlow(w http.ResponseWriter, r *http.Request, d *provider.D
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name:     h.flowCookieName(r, f.State),
-		Value:    sealed,
-		Path:     h.CallbackPath,
-		MaxAge:   int(flowLifetime.Seconds()),
-		Secure:   h.cookies.Secure(r),
-		HttpOnly: true,
-		SameSite: http.SameSiteLaxMode,
+	h.cookies.Set(w, r, &http.Cookie{
+		Name:   h.flowCookieName(r, f.State),
+		Value:  sealed,
+		Path:   h.CallbackPath,
+		MaxAge: int(flowLifetime.Seconds()),
 	})
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, h.authorizeURL(r, d, req, f, current), http.StatusFound)
@@ -240,8 +237,7 @@ func (h *Handler) readFlow(ctx context.Context, r *http.Request, state string) (
 }
 
 func (h *Handler) clearFlow(w http.ResponseWriter, r *http.Request, state string) {
-	http.SetCookie(w, &http.Cookie{
+	h.cookies.Set(w, r, &http.Cookie{
 		Name: h.flowCookieName(r, state), Value: "", Path: h.CallbackPath, MaxAge: -1,
-		Secure: h.cookies.Secure(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
 }

@@ -32,9 +32,8 @@ func (h *Handler) takeFlowSlot(w http.ResponseWriter, r *http.Request) byte {
 		slot = v[0]
 	}
 	next := '0' + (slot-'0'+1)%maxFlows
-	http.SetCookie(w, &http.Cookie{
+	h.cookies.Set(w, r, &http.Cookie{
 		Name: names.FlowNext, Value: string(rune(next)), Path: "/", MaxAge: int(flowLifetime.Seconds()),
-		Secure: h.cookies.Secure(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
 	return slot
 }

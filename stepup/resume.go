@@ -163,9 +163,8 @@ func (h *Handler) hold(w http.ResponseWriter, r *http.Request, id string, body [
 // replaces a cookie only where its login replaces the older login anyway.
 func (h *Handler) holdBrowser(w http.ResponseWriter, r *http.Request, slot string) []byte {
 	v := randomToken()
-	http.SetCookie(w, &http.Cookie{
+	h.cookies.Set(w, r, &http.Cookie{
 		Name: h.holdCookie(r, slot), Value: v, Path: h.resumePath(), MaxAge: int(defaultHoldLifetime.Seconds()),
-		Secure: h.cookies.Secure(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
 	sum := sha256.Sum256([]byte(v))
 	return sum[:]

@@ -85,9 +85,8 @@ func (h *Handler) deviceHash(w http.ResponseWriter, r *http.Request) uint64 {
 	name := h.cookies.For(r).Device
 	id, ok := session.CookieValue(r.Header, name)
 	if !ok || !risk.ValidDeviceID(id) {
-		http.SetCookie(w, &http.Cookie{
+		h.cookies.Set(w, r, &http.Cookie{
 			Name: name, Value: risk.NewDeviceID(), Path: "/", MaxAge: int(deviceCookieLifetime.Seconds()),
-			Secure: h.cookies.Secure(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
 		})
 		return 0
 	}
@@ -131,9 +130,8 @@ func (h *Handler) recordLogin(w http.ResponseWriter, r *http.Request, s *session
 		id, _ := session.CookieValue(r.Header, name)
 		if !risk.ValidDeviceID(id) {
 			id = risk.NewDeviceID()
-			http.SetCookie(w, &http.Cookie{
+			h.cookies.Set(w, r, &http.Cookie{
 				Name: name, Value: id, Path: "/", MaxAge: int(deviceCookieLifetime.Seconds()),
-				Secure: h.cookies.Secure(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
 			})
 		}
 		device = risk.DeviceHash(id, r.UserAgent(), platformHint(r))

@@ -67,6 +67,14 @@ func (c *Cookies) PlainLoopback(r *http.Request) bool {
 	return c.InsecureLoopbackHTTP && r.TLS == nil && loopback.HostPort(r.Host)
 }
 
+// Set sets c with the attributes every cookie of ours has: Secure (see
+// Secure), HttpOnly and SameSite=Lax, so that no page script reads it and
+// no cross-site request but a top-level navigation carries it.
+func (c *Cookies) Set(w http.ResponseWriter, r *http.Request, cookie *http.Cookie) {
+	cookie.Secure, cookie.HttpOnly, cookie.SameSite = c.Secure(r), true, http.SameSiteLaxMode
+	http.SetCookie(w, cookie)
+}
+
 // Ours reports whether name is one of our cookies.
 func (c *Cookies) Ours(name string) bool {
 	ours := func(n *Names) bool {

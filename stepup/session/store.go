@@ -83,22 +83,11 @@ func (st *Store) Write(w http.ResponseWriter, r *http.Request, s *Session) error
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name:     st.cookies.For(r).Session,
-		Value:    sealed,
-		Path:     "/",
-		Expires:  s.Expires,
-		Secure:   st.cookies.Secure(r),
-		HttpOnly: true,
-		SameSite: http.SameSiteLaxMode,
-	})
+	st.cookies.Set(w, r, &http.Cookie{Name: st.cookies.For(r).Session, Value: sealed, Path: "/", Expires: s.Expires})
 	return nil
 }
 
 // Clear deletes the session cookie.
 func (st *Store) Clear(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{
-		Name: st.cookies.For(r).Session, Value: "", Path: "/", MaxAge: -1,
-		Secure: st.cookies.Secure(r), HttpOnly: true, SameSite: http.SameSiteLaxMode,
-	})
+	st.cookies.Set(w, r, &http.Cookie{Name: st.cookies.For(r).Session, Value: "", Path: "/", MaxAge: -1})
 }
