@@ -146,13 +146,16 @@ func TestDemoStepUpInABrowser(t *testing.T) {
 		t.Fatalf("after ageing, the sign-in is %s old, want at least 10m", age.Round(time.Second))
 	}
 
-	// Past the window the same POST is refused with 401; the page follows
-	// step_up_url and the IdP demands the password again.
+	// Past the window the same form POST is held mid-submission and the
+	// IdP demands the password again.
 	b.Type("#to", "bob")
 	b.Type("#amount", "25")
 	mark = d.Mark(t)
 	b.Click("#send")
 	b.WaitURL("the IdP's sign-in-again page", loginPage)
+	d.WaitEvent(t, mark, "the transfer held for the step-up", func(e demo.Event) bool {
+		return e.Msg == "form held for step-up" && e.Rule == "transfer"
+	})
 	text := b.WaitText("Sign in again")
 	for _, want := range []string{"max_age\t120", "login_hint\talice", "You signed in 10m"} {
 		if !strings.Contains(text, want) {
@@ -175,24 +178,36 @@ func TestDemoStepUpInABrowser(t *testing.T) {
 	b.Screenshot(t, "idp-second-factor-again")
 	b.Click("#submit")
 
-	// Back on the form, filled in, with nothing sent: the user sends again.
-	b.WaitURL("the transfer form", func(u string) bool { return strings.HasPrefix(u, d.URL+"/transfer") })
-	b.WaitText("You signed in again")
+	// Back from the IdP on Caddy's confirmation page, with nothing sent:
+	// the user sees what was being sent and sends it.
+	b.WaitURL("the confirmation page", func(u string) bool { return strings.HasPrefix(u, d.URL+"/.stepup/resume?") })
+	page := b.WaitText("You were sending a form to")
+	for _, want := range []string{"/transfer", "POST", "to: bob", "amount: 25"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the confirmation page lacks %q: %q", want, page)
+		}
+	}
 	// Only the path and query: the host's random port may contain "25".
 	if u, err := url.Parse(b.URL()); err != nil || strings.Contains(u.RequestURI(), "bob") || strings.Contains(u.RequestURI(), "25") {
 		t.Errorf("the transfer's recipient or amount is in the URL: %v (%v)", u, err)
 	}
-	form := browser.Get(b, chromedp.Evaluate[[]string](`[document.getElementById('to').value, document.getElementById('amount').value]`))
-	if len(form) != 2 || form[0] != "bob" || form[1] != "25" {
-		t.Errorf("form after the step-up = %q, want bob 25", form)
-	}
 	if n := d.Count("app   | transfer #"); n != 1 {
-		t.Fatalf("%d transfers made before sending again; a refused write must not be replayed", n)
+		t.Fatalf("%d transfers made before the confirmation; a held write must wait for it", n)
 	}
-	b.Screenshot(t, "transfer-back-to-form")
-	b.Click("#send")
+	b.Screenshot(t, "transfer-confirm-held-form")
+	mark = d.Mark(t)
+	b.Click(`button[value=send]`)
 	b.WaitText("Sent 25.00 to bob (transfer #2)")
-	b.Screenshot(t, "transfer-sent-again")
+	d.WaitEvent(t, mark, "the held transfer resumed", func(e demo.Event) bool {
+		return e.Msg == "held form resumed" && e.Rule == "transfer"
+	})
+	b.Screenshot(t, "transfer-sent-after-step-up")
+	// Once: a reload of the result page sends nothing again.
+	b.Navigate(b.URL())
+	b.WaitText("Sent 25.00 to bob (transfer #2)")
+	if n := d.Count("app   | transfer #"); n != 2 {
+		t.Fatalf("%d transfers made, want 2: the held one arrives exactly once", n)
+	}
 
 	// Sign out ends the edge's session and, with idp_logout, the IdP's: the
 	// next sign-in asks for the password instead of reusing an SSO session.

@@ -22,6 +22,7 @@ var pages = func() map[string]*template.Template {
 
 // view is what every page template gets.
 type view struct {
+	Status         int // default 200
 	Title          string
 	Path           string
 	Who            *Identity
@@ -31,6 +32,9 @@ type view struct {
 	SettingsMaxAge string
 	Transfers      []Transfer
 	Settings       Settings
+	Result         string // the transfer form's outcome
+	ResultOK       bool
+	To, Amount     string // the transfer form's values after a refusal
 }
 
 func (s *server) render(w http.ResponseWriter, r *http.Request, name string, v view) {
@@ -47,5 +51,8 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, name string, v v
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store") // pages show who is signed in
+	if v.Status != 0 {
+		w.WriteHeader(v.Status)
+	}
 	_, _ = w.Write(buf.Bytes())
 }

@@ -89,36 +89,59 @@ func (s *server) admin(w http.ResponseWriter, r *http.Request, id *Identity) {
 }
 
 func (s *server) transferPage(w http.ResponseWriter, r *http.Request, id *Identity) {
-	s.render(w, r, "transfer", view{Title: "Transfer", Who: id, Transfers: s.ledger.recent(id.User, 10)})
+	v := view{Title: "Transfer", Who: id, Transfers: s.ledger.recent(id.User, 10)}
+	// Back from a transfer (?sent=<its number>): say what was sent. Only
+	// the number is in the URL, never the amount or the recipient.
+	if n, err := strconv.Atoi(r.URL.Query().Get("sent")); err == nil {
+		for _, t := range v.Transfers {
+			if t.ID == n {
+				v.Result, v.ResultOK = sentMessage(t), true
+			}
+		}
+	}
+	s.render(w, r, "transfer", v)
+}
+
+func sentMessage(t Transfer) string {
+	return "Sent " + strconv.FormatFloat(t.Amount, 'f', 2, 64) + " to " + t.To + " (transfer #" + strconv.Itoa(t.ID) + ")."
 }
 
 func (s *server) settingsPage(w http.ResponseWriter, r *http.Request, id *Identity) {
 	s.render(w, r, "settings", view{Title: "Settings", Who: id, Settings: s.ledger.settingsOf(id.User)})
 }
 
-// transfer moves money. Only JSON is accepted: a cross-site HTML form cannot
-// send it without a CORS preflight, which this backend never grants.
+// transfer moves money: a plain HTML form POST. When the sign-in is too
+// old, the edge holds the submission across the step-up and sends it here
+// only when the user confirms it (caddy-stepup's held forms), so the page
+// needs no script to keep the values. Forms from other sites are refused
+// here too (the edge never holds them, and its session cookie is SameSite).
 func (s *server) transfer(w http.ResponseWriter, r *http.Request, id *Identity) {
-	var in struct{ To, Amount string }
-	if !readJSON(w, r, &in) {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
+		http.Error(w, "transfers are accepted from this site's own form only", http.StatusForbidden)
 		return
 	}
-	amount, err := strconv.ParseFloat(strings.TrimSpace(in.Amount), 64)
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the amount must be a number"})
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" || r.ParseForm() != nil {
+		http.Error(w, "send the transfer form", http.StatusBadRequest)
 		return
 	}
-	t, err := s.ledger.transfer(id.User, in.To, amount, s.cfg.Now())
+	to, amountText := strings.TrimSpace(r.PostForm.Get("to")), strings.TrimSpace(r.PostForm.Get("amount"))
+	failed := func(msg string) {
+		s.render(w, r, "transfer", view{Status: http.StatusBadRequest, Title: "Transfer", Who: id, Transfers: s.ledger.recent(id.User, 10), Result: msg, To: to, Amount: amountText})
+	}
+	amount, err := strconv.ParseFloat(amountText, 64)
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		failed("The amount must be a number.")
+		return
+	}
+	t, err := s.ledger.transfer(id.User, to, amount, s.cfg.Now())
+	if err != nil {
+		failed(err.Error())
 		return
 	}
 	s.cfg.Logf("transfer #%d: %s sent %.2f to %s (signed in %s ago)", t.ID, t.From, t.Amount, t.To, id.Age(s.cfg.Now()))
-	writeJSON(w, http.StatusOK, map[string]any{
-		"ok":       true,
-		"transfer": t,
-		"message":  "Sent " + strconv.FormatFloat(t.Amount, 'f', 2, 64) + " to " + t.To + " (transfer #" + strconv.Itoa(t.ID) + ").",
-	})
+	// Post/Redirect/Get: reloading the result page sends nothing again.
+	http.Redirect(w, r, "/transfer?sent="+strconv.Itoa(t.ID), http.StatusSeeOther)
 }
 
 func (s *server) saveSettings(w http.ResponseWriter, r *http.Request, id *Identity) {

@@ -74,6 +74,7 @@ func TestBackend(t *testing.T) {
 	}
 	h := New(Config{MFA: "urn:stepup:mfa", TransferMaxAge: "2m", SettingsMaxAge: "5m", Now: now, Verifier: v})
 	json := []string{"Content-Type", "application/json"}
+	form := []string{"Content-Type", "application/x-www-form-urlencoded", "Sec-Fetch-Site", "same-origin"}
 	as := func(method, path string, more ...string) []string {
 		return append(e.assertion(t, method, path), more...)
 	}
@@ -91,9 +92,11 @@ func TestBackend(t *testing.T) {
 		{"the admin page shows who the assertion says", request("GET", "/admin", "", as("GET", "/admin")...), 200, "Signed in as <b>alice</b>"},
 		{"the transfer page shows the sign-in's age", request("GET", "/transfer", "", as("GET", "/transfer")...), 200, ">30s</span> ago"},
 		{"/api/me answers the identity and the decoded assertion", request("GET", "/api/me", "", as("GET", "/api/me")...), 200, `"htu":"https://app.example/api/me"`},
-		{"a transfer moves money", request("POST", "/transfer", `{"to":"bob","amount":"25"}`, as("POST", "/transfer", json...)...), 200, "Sent 25.00 to bob"},
-		{"a transfer sent as a form is refused", request("POST", "/transfer", "to=bob&amount=25", as("POST", "/transfer", "Content-Type", "application/x-www-form-urlencoded")...), 415, "application/json"},
-		{"a transfer of nothing is refused", request("POST", "/transfer", `{"to":"bob","amount":"0"}`, as("POST", "/transfer", json...)...), 400, "amount"},
+		{"a transfer moves money and says so on the page it redirects to", request("POST", "/transfer", "to=bob&amount=25", as("POST", "/transfer", form...)...), 303, ""},
+		{"the page after a transfer names it by number only", request("GET", "/transfer?sent=1", "", as("GET", "/transfer")...), 200, "Sent 25.00 to bob (transfer #1)."},
+		{"a transfer sent as JSON is refused", request("POST", "/transfer", `{"to":"bob","amount":"25"}`, as("POST", "/transfer", json...)...), 400, "send the transfer form"},
+		{"a transfer from another site's form is refused", request("POST", "/transfer", "to=bob&amount=25", as("POST", "/transfer", append(form, "Sec-Fetch-Site", "cross-site")...)...), 403, "own form"},
+		{"a transfer of nothing is refused, the form kept", request("POST", "/transfer", "to=bob&amount=0", as("POST", "/transfer", form...)...), 400, `value="bob"`},
 		{"settings are saved", request("POST", "/settings", `{"email":"a@example.test","daily_limit":"50"}`, as("POST", "/settings", json...)...), 200, "Saved"},
 	}
 	for _, tt := range tests {
