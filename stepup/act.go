@@ -22,6 +22,9 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, next caddyhttp.Han
 	case decision.Deny:
 		return h.denyRisky(w, r, repl, ruleNameOf(d.Matched), v)
 	case decision.Challenge:
+		if d.Reason == decision.ReasonInvalidToken {
+			return h.refuseBearer(w, r, next, repl, d.Requirement, c.refused)
+		}
 		if d.ForRisk {
 			return h.fallShort(w, r, next, repl, d.Requirement, c.s, decision.RiskName, c.bearer, h.describeRisk(v, d.Reason, d.Requirement), riskLogFields(v)...)
 		}
@@ -41,13 +44,5 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, next caddyhttp.Han
 	}
 	h.metrics.passed.Inc()
 	h.pass(r, repl, d.Requirement, c.s, outcomePass)
-	return next.ServeHTTP(w, r)
-}
-
-// passUnprotected sends on a request nothing was asked of, without
-// stepup's cookies and without an identity.
-func (h *Handler) passUnprotected(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	h.metrics.passedNoRule.Inc()
-	h.dropOurCookies(r)
 	return next.ServeHTTP(w, r)
 }

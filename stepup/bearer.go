@@ -5,12 +5,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
-
-	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddy-stepup/caddy-stepup/stepup/provider"
 	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
@@ -25,20 +19,6 @@ func bearerToken(r *http.Request) (string, bool) {
 		return "", false
 	}
 	return strings.TrimSpace(auth[7:]), true
-}
-
-// refuseBearer answers a bearer token that did not verify on a path a rule
-// covers: 503 while the IdP's keys cannot be fetched, else an invalid_token
-// challenge.
-func (h *Handler) refuseBearer(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, repl *caddy.Replacer, req *decision.Requirement, err error) error {
-	if wait, down := provider.IsUnavailable(err); down {
-		h.metrics.requests.WithLabelValues(outcomeError).Inc()
-		return h.writeUnavailable(w, r, wait, err)
-	}
-	if c := h.logger.Check(zapcore.DebugLevel, "bearer token refused"); c != nil {
-		c.Write(zap.String("detail", err.Error()), logRequest(r))
-	}
-	return h.fallShort(w, r, next, repl, req, nil, decision.ReasonInvalidToken, true, "the access token is invalid or expired")
 }
 
 var errBearerRefused = errors.New("bearer token refused")

@@ -71,6 +71,20 @@ func (h *Handler) fallShort(w http.ResponseWriter, r *http.Request, next caddyht
 	return h.startLogin(w, r, d, req, s, r.URL.RequestURI(), false)
 }
 
+// refuseBearer answers a bearer token that did not verify on a path a rule
+// covers: 503 while the IdP's keys cannot be fetched, else an invalid_token
+// challenge.
+func (h *Handler) refuseBearer(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, repl *caddy.Replacer, req *decision.Requirement, err error) error {
+	if wait, down := provider.IsUnavailable(err); down {
+		h.metrics.requests.WithLabelValues(outcomeError).Inc()
+		return h.writeUnavailable(w, r, wait, err)
+	}
+	if c := h.logger.Check(zapcore.DebugLevel, "bearer token refused"); c != nil {
+		c.Write(zap.String("detail", err.Error()), logRequest(r))
+	}
+	return h.fallShort(w, r, next, repl, req, nil, decision.ReasonInvalidToken, true, "the access token is invalid or expired")
+}
+
 func subjectOf(s *session.Session) string {
 	if s == nil {
 		return ""

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddy-stepup/caddy-stepup/stepup/session"
@@ -81,4 +82,12 @@ func (u *upstreamHeader) value(repl *caddy.Replacer) string {
 		return caddy.ToString(v)
 	}
 	return u.tmpl
+}
+
+// passUnprotected sends on a request nothing was asked of, without
+// stepup's cookies and without an identity.
+func (h *Handler) passUnprotected(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	h.metrics.passedNoRule.Inc()
+	h.dropOurCookies(r)
+	return next.ServeHTTP(w, r)
 }

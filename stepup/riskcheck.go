@@ -35,11 +35,12 @@ func (v *riskVerdict) verdict() decision.Verdict {
 // The verdict is a value, not a pointer, and the placeholders capture only
 // the score and the reasons (formatted now: "" when nothing contributed),
 // so that scoring a request costs one small allocation, the closure.
-func (h *Handler) assessRisk(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, s *session.Session) riskVerdict {
+func (h *Handler) assessRisk(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, c *credentials) riskVerdict {
 	var v riskVerdict
-	if h.risk == nil {
-		return v
+	if h.risk == nil || c.refused != nil {
+		return v // a refused bearer token is answered unscored
 	}
+	s := c.s
 	in := risk.Request{Now: h.now(), ClientIP: clientIP(r), Device: h.deviceHash(w, r)}
 	if s.Valid(in.Now) {
 		in.SessionKey = risk.SessionKey(s.Subject, s.Issued.Unix())

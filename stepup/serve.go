@@ -27,12 +27,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.passUnprotected(w, r, next) // the fast path: nothing to read or score
 	}
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-	c, answered, err := h.readCredentials(w, r, next, repl, req)
-	if answered {
+	c, err := h.readCredentials(w, r, req)
+	if err != nil {
 		return err
 	}
-	v := h.assessRisk(w, r, repl, c.s)
+	v := h.assessRisk(w, r, repl, &c)
 	claims := claimsOf(c.s)
-	d := h.policy.Decide(decision.Facts{Now: h.now(), Requirement: req, Bearer: c.bearer}, &claims, v.verdict())
+	d := h.policy.Decide(decision.Facts{Now: h.now(), Requirement: req, Bearer: c.bearer, InvalidToken: c.refused != nil}, &claims, v.verdict())
 	return h.act(w, r, next, repl, d, c, &v)
 }

@@ -7,6 +7,9 @@ type Facts struct {
 	Now         time.Time
 	Requirement *Requirement // Match's answer; nil when nothing is asked of the request
 	Bearer      bool         // the claims come from a bearer token, not the session cookie
+	// InvalidToken: a bearer token that did not verify, on a path a rule
+	// covers. It is challenged before anything else is looked at.
+	InvalidToken bool
 }
 
 // Verdict is the risk engine's score for the request. Scored is false
@@ -53,12 +56,16 @@ type Decision struct {
 	FreshPass *Requirement
 }
 
-// Decide judges a request: the risk deny threshold first, then the matched
-// requirement, then, above the step-up threshold, the risk requirement;
-// a request that meets all of them passes, spending a max_age 0 pass when
-// it rests on one. c may be nil (no session).
+// Decide judges a request: a bearer token that did not verify first, then
+// the risk deny threshold, then the matched requirement, then, above the
+// step-up threshold, the risk requirement; a request that meets all of
+// them passes, spending a max_age 0 pass when it rests on one. c may be
+// nil (no session).
 func (p *Policy) Decide(f Facts, c *Claims, v Verdict) Decision {
 	req := f.Requirement
+	if f.InvalidToken && req != nil {
+		return Decision{Outcome: Challenge, Matched: req, Requirement: req, Reason: ReasonInvalidToken}
+	}
 	stepUp, deny := p.thresholds(req, v)
 	d := Decision{Matched: req}
 	if deny {

@@ -61,6 +61,15 @@ func TestDecideJudgesDenyThenTheRuleThenTheRiskStepUp(t *testing.T) {
 	}
 }
 
+func TestABearerTokenThatDidNotVerifyIsChallengedWhateverTheScore(t *testing.T) {
+	p := New(Config{Rules: []RuleSpec{{Name: "api"}}, Risk: &RiskSpec{StepUp: 50, Deny: 80}})
+	api, _ := p.Login("api")
+	d := p.Decide(Facts{Now: time.Unix(1_800_000_000, 0), Requirement: api, Bearer: true, InvalidToken: true}, nil, Verdict{Scored: true, Score: 95})
+	if d.Outcome != Challenge || d.Requirement != api || d.Reason != ReasonInvalidToken || d.ForRisk || d.WouldDeny {
+		t.Fatalf("Decide = %+v", d)
+	}
+}
+
 func TestAReportOnlyRiskBlockRecordsTheDenialAndDecidesOn(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	p := New(Config{Risk: &RiskSpec{ACR: []string{"otp"}, ReportOnly: true, StepUp: 50, Deny: 80}})
