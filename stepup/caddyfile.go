@@ -168,6 +168,9 @@ func (p caddyfileParser) unmarshal(d *caddyfile.Dispenser, s *Handler) error {
 			err = oneArg(d, &s.LoginPath)
 		case "logout_path":
 			err = oneArg(d, &s.LogoutPath)
+		case "regulation":
+			s.Regulation = new(RegulationConfig)
+			err = s.Regulation.unmarshalCaddyfile(d)
 		case "backchannel_logout_path":
 			err = oneArg(d, &s.BackchannelLogoutPath)
 		case "post_logout_redirect":

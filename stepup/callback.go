@@ -48,6 +48,9 @@ func (h *Handler) serveCallback(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodGet {
 		return h.renderFailure(w, r, fail(http.StatusMethodNotAllowed, "method", "The login callback only accepts GET.", errors.New("method "+r.Method)))
 	}
+	if over, err := h.regulateCallback(w, r); over {
+		return err
+	}
 	s, f, err := h.completeLogin(r)
 	if old := (*outdatedFlow)(nil); errors.As(err, &old) {
 		return h.restartLogin(w, r, old)
@@ -60,6 +63,7 @@ func (h *Handler) serveCallback(w http.ResponseWriter, r *http.Request) error {
 		if f != nil {
 			h.clearFlow(w, r, f.State)
 		}
+		h.regulateOutcome(r, f, lf)
 		if lf.retry {
 			return h.retryLogin(w, r, f, lf)
 		}
@@ -71,6 +75,7 @@ func (h *Handler) serveCallback(w http.ResponseWriter, r *http.Request) error {
 		return h.renderFailure(w, r, fail(http.StatusServiceUnavailable, "internal", "The session could not be saved; try again.", err))
 	}
 	h.clearFlow(w, r, f.State)
+	h.regulateOutcome(r, f, nil)
 	h.metrics.logins.WithLabelValues("success", "").Inc()
 	h.logger.Info("step-up completed",
 		logRule(f.Rule), logACR(s.ACR), logAMR(s.AMR), logSubject(h, s.Subject), logClientIP(h, r), logRequest(r))

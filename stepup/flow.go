@@ -120,6 +120,9 @@ func (h *Handler) newFlow(w http.ResponseWriter, r *http.Request, req *decision.
 // sendFlow seals f into its flow cookie and redirects the browser to the
 // IdP.
 func (h *Handler) sendFlow(w http.ResponseWriter, r *http.Request, d *provider.Discovery, req *decision.Requirement, current *session.Session, f *flowState) error {
+	if over, err := h.regulateStart(w, r, current); over {
+		return err
+	}
 	plain, err := json.Marshal(f)
 	if err != nil {
 		return err

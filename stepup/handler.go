@@ -13,6 +13,7 @@ import (
 
 	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddy-stepup/caddy-stepup/stepup/provider"
+	"github.com/caddy-stepup/caddy-stepup/stepup/regulation"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
 	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 	"github.com/caddy-stepup/caddy-stepup/stepup/state"
@@ -146,6 +147,10 @@ type Handler struct {
 	// Default: memory.
 	State *state.Config `json:"state,omitempty"`
 
+	// Regulation bounds step-up attempts that do not complete, per subject
+	// and per client IP (see RegulationConfig). Default: off.
+	Regulation *RegulationConfig `json:"regulation,omitempty"`
+
 	// InsecureLoopbackHTTP allows, for local development only, an issuer
 	// and a site on plain HTTP at 127.0.0.1, ::1 or localhost: on plain-HTTP
 	// requests whose Host is one of those, cookies lose their Secure flag
@@ -189,6 +194,7 @@ type Handler struct {
 	asserter         *asserter // nil without an assertion block
 	store            *state.Store
 	storeKey         string
+	regulator        *regulation.Regulator
 	held             *holdState // held forms (resumelimit.go)
 
 	// decided, when set, is shown every decision before it is acted on:

@@ -26,11 +26,15 @@ func (h *Handler) provisionState(ctx caddy.Context) error {
 	if err := registerRevocationMetrics(ctx.GetMetricsRegistry()); err != nil {
 		return fmt.Errorf("registering revocation metrics: %w", err)
 	}
+	if err := registerRegulationMetrics(ctx.GetMetricsRegistry()); err != nil {
+		return fmt.Errorf("registering regulation metrics: %w", err)
+	}
 	s, key, err := state.Load(ctx, h.State)
 	if err != nil {
 		return err
 	}
 	h.store, h.storeKey = s, key
+	h.provisionRegulation(s)
 	if s.Backend() != state.BackendMemory {
 		h.freshPasses = &sharedFreshPasses{store: s, scope: h.stateScope(), local: h.freshPasses, failOpen: s.FailOpen()}
 		h.shareRiskFrequency(s)

@@ -31,6 +31,9 @@ func (h *Handler) Validate() error {
 	default:
 		return fmt.Errorf("require_login: %q is not one of rules, all", h.RequireLogin)
 	}
+	if err := h.Regulation.validate(); err != nil {
+		return err
+	}
 	seen := map[string]bool{}
 	for _, v := range h.ACRLevels {
 		if !acrValuePattern.MatchString(v) || seen[v] {

@@ -94,3 +94,22 @@ func TestFrequencyFallsBackToLocalCountsWhileRedisIsDown(t *testing.T) {
 	}
 	eventually(t, "the store back, B scores A's requests again", func() bool { return fires(b, 4) })
 }
+
+func TestAddReadsTakesBackAndNeverGoesBelowZero(t *testing.T) {
+	srv := redistest.Start(t)
+	mem := newStore(Config{Backend: BackendMemory}, newMemory(time.Now), time.Now, nil)
+	for name, s := range map[string]*Store{"redis": redisStore(t, srv.Addr), "memory": mem} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			steps := []struct {
+				delta, want int64
+			}{{0, 0}, {1, 1}, {1, 2}, {0, 2}, {-1, 1}, {-1, 0}, {-1, 0}, {1, 1}}
+			for i, st := range steps {
+				n, left, err := s.Add(ctx, "regulation_ip", "k", time.Minute, st.delta)
+				if err != nil || n != st.want || left <= 0 || left > time.Minute {
+					t.Fatalf("step %d (%+d): %d, %s, %v; want %d", i, st.delta, n, left, err, st.want)
+				}
+			}
+		})
+	}
+}

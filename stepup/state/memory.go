@@ -47,7 +47,7 @@ func (m *memory) revocationsSince(context.Context, uint64) ([]Revocation, uint64
 	return nil, 0, nil
 }
 
-func (m *memory) count(_ context.Context, key string, window time.Duration) (int64, time.Duration, error) {
+func (m *memory) count(_ context.Context, key string, window time.Duration, delta int64) (int64, time.Duration, error) {
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -56,7 +56,7 @@ func (m *memory) count(_ context.Context, key string, window time.Duration) (int
 	if !now.Before(c.end) {
 		c = memCount{end: now.Add(window)}
 	}
-	c.n++
+	c.n = max(c.n+delta, 0)
 	m.counts[key] = c
 	return c.n, c.end.Sub(now), nil
 }

@@ -183,16 +183,16 @@ func parseLogEntry(s string) (Revocation, error) {
 }
 
 var countScript = valkey.NewLuaScript(`
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local n = redis.call('INCRBY', KEYS[1], ARGV[2])
+if n < 0 then redis.call('SET', KEYS[1], 0, 'KEEPTTL'); n = 0 end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {n, ttl}`)
 
-func (r *remote) count(ctx context.Context, key string, window time.Duration) (int64, time.Duration, error) {
+func (r *remote) count(ctx context.Context, key string, window time.Duration, delta int64) (int64, time.Duration, error) {
 	var n, ttl int64
 	err := r.do(ctx, func(ctx context.Context, c valkey.Client) error {
-		vals, err := countScript.Exec(ctx, c, []string{r.prefix + "count:" + key}, []string{strconv.FormatInt(max(window.Milliseconds(), 1), 10)}).AsIntSlice()
+		vals, err := countScript.Exec(ctx, c, []string{r.prefix + "count:" + key}, []string{strconv.FormatInt(max(window.Milliseconds(), 1), 10), strconv.FormatInt(delta, 10)}).AsIntSlice()
 		if err != nil {
 			return err
 		}

@@ -28,9 +28,10 @@ type backend interface {
 	// caller must start over from 0.
 	revocationsSince(ctx context.Context, after uint64) (entries []Revocation, newest uint64, err error)
 
-	// count adds 1 to key's counter in the fixed window that starts at its
+	// count adds delta (which may be 0 or negative; the counter never goes
+	// below 0) to key's counter in the fixed window that starts at its
 	// first count, and returns the new value and the time left in the window.
-	count(ctx context.Context, key string, window time.Duration) (int64, time.Duration, error)
+	count(ctx context.Context, key string, window time.Duration, delta int64) (int64, time.Duration, error)
 
 	// mergeCounts adds to and reads shared frequency counts (Store.MergeCounts).
 	mergeCounts(ctx context.Context, window time.Duration, win int64, keys []string, adds, cur, prev []int64) error

@@ -179,7 +179,14 @@ func (s *Store) Claim(ctx context.Context, use, key string, ttl time.Duration) (
 // Count adds one event to key's cluster-wide counter for use in a fixed
 // window, returning the count and the time left in the window.
 func (s *Store) Count(ctx context.Context, use, key string, window time.Duration) (int64, time.Duration, error) {
-	n, left, err := s.be.count(ctx, use+":"+key, window)
+	return s.Add(ctx, use, key, window, 1)
+}
+
+// Add adds delta (0 reads; a negative delta takes events back, never below
+// 0) to key's cluster-wide counter for use in a fixed window, returning the
+// count and the time left in the window.
+func (s *Store) Add(ctx context.Context, use, key string, window time.Duration, delta int64) (int64, time.Duration, error) {
+	n, left, err := s.be.count(ctx, use+":"+key, window, delta)
 	if err != nil {
 		s.Unavailable(use, err)
 	}
