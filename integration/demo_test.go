@@ -209,6 +209,15 @@ func TestDemoStepUpInABrowser(t *testing.T) {
 		t.Fatalf("%d transfers made, want 2: the held one arrives exactly once", n)
 	}
 
+	// Settings are a plain form too: within their window they save at once.
+	b.Navigate(d.URL + "/settings")
+	b.Fill("#email", "alice@example.test")
+	b.Click("#save")
+	b.WaitText("Saved.")
+	if v := browser.Get(b, chromedp.Evaluate[string](`document.getElementById('email').value`)); v != "alice@example.test" {
+		t.Errorf("settings after saving show e-mail %q", v)
+	}
+
 	// Sign out ends the edge's session and, with idp_logout, the IdP's: the
 	// next sign-in asks for the password instead of reusing an SSO session.
 	b.Click("#signout")

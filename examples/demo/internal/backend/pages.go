@@ -32,9 +32,11 @@ type view struct {
 	SettingsMaxAge string
 	Transfers      []Transfer
 	Settings       Settings
-	Result         string // the transfer form's outcome
+	Result         string // a form's outcome
 	ResultOK       bool
 	To, Amount     string // the transfer form's values after a refusal
+	Email          string // the settings form's values after a refusal
+	DailyLimit     string
 }
 
 func (s *server) render(w http.ResponseWriter, r *http.Request, name string, v view) {

@@ -107,22 +107,19 @@ func sentMessage(t Transfer) string {
 }
 
 func (s *server) settingsPage(w http.ResponseWriter, r *http.Request, id *Identity) {
-	s.render(w, r, "settings", view{Title: "Settings", Who: id, Settings: s.ledger.settingsOf(id.User)})
+	v := view{Title: "Settings", Who: id, Settings: s.ledger.settingsOf(id.User)}
+	if r.URL.Query().Has("saved") {
+		v.Result, v.ResultOK = "Saved.", true
+	}
+	s.render(w, r, "settings", v)
 }
 
 // transfer moves money: a plain HTML form POST. When the sign-in is too
 // old, the edge holds the submission across the step-up and sends it here
 // only when the user confirms it (caddy-stepup's held forms), so the page
-// needs no script to keep the values. Forms from other sites are refused
-// here too (the edge never holds them, and its session cookie is SameSite).
+// needs no script to keep the values.
 func (s *server) transfer(w http.ResponseWriter, r *http.Request, id *Identity) {
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
-		http.Error(w, "transfers are accepted from this site's own form only", http.StatusForbidden)
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 4096)
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" || r.ParseForm() != nil {
-		http.Error(w, "send the transfer form", http.StatusBadRequest)
+	if !readForm(w, r, "send the transfer form") {
 		return
 	}
 	to, amountText := strings.TrimSpace(r.PostForm.Get("to")), strings.TrimSpace(r.PostForm.Get("amount"))
@@ -144,25 +141,44 @@ func (s *server) transfer(w http.ResponseWriter, r *http.Request, id *Identity) 
 	http.Redirect(w, r, "/transfer?sent="+strconv.Itoa(t.ID), http.StatusSeeOther)
 }
 
+// saveSettings is a plain HTML form POST too, held across a step-up like
+// the transfer.
 func (s *server) saveSettings(w http.ResponseWriter, r *http.Request, id *Identity) {
-	var in struct {
-		Email      string
-		DailyLimit string `json:"daily_limit"`
-	}
-	if !readJSON(w, r, &in) {
+	if !readForm(w, r, "send the settings form") {
 		return
 	}
-	limit, err := strconv.ParseFloat(strings.TrimSpace(in.DailyLimit), 64)
+	email, limitText := strings.TrimSpace(r.PostForm.Get("email")), strings.TrimSpace(r.PostForm.Get("daily_limit"))
+	failed := func(msg string) {
+		s.render(w, r, "settings", view{Status: http.StatusBadRequest, Title: "Settings", Who: id, Result: msg,
+			Settings: s.ledger.settingsOf(id.User), Email: email, DailyLimit: limitText})
+	}
+	limit, err := strconv.ParseFloat(limitText, 64)
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the daily limit must be a number"})
+		failed("The daily limit must be a number.")
 		return
 	}
-	if err := s.ledger.saveSettings(id.User, Settings{Email: in.Email, DailyLimit: limit}); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+	if err := s.ledger.saveSettings(id.User, Settings{Email: email, DailyLimit: limit}); err != nil {
+		failed(err.Error())
 		return
 	}
 	s.cfg.Logf("settings of %s saved", id.User)
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "message": "Saved."})
+	http.Redirect(w, r, "/settings?saved", http.StatusSeeOther)
+}
+
+// readForm reads a same-origin form POST; it answers and returns false
+// otherwise. Forms from other sites are refused here too (the edge never
+// holds them, and its session cookie is SameSite).
+func readForm(w http.ResponseWriter, r *http.Request, what string) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
+		http.Error(w, "accepted from this site's own form only", http.StatusForbidden)
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" || r.ParseForm() != nil {
+		http.Error(w, what, http.StatusBadRequest)
+		return false
+	}
+	return true
 }
 
 func (s *server) me(w http.ResponseWriter, r *http.Request, id *Identity) {
@@ -176,18 +192,6 @@ func (s *server) me(w http.ResponseWriter, r *http.Request, id *Identity) {
 
 func (s *server) transfers(w http.ResponseWriter, r *http.Request, id *Identity) {
 	writeJSON(w, http.StatusOK, s.ledger.recent(id.User, 50))
-}
-
-func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		writeJSON(w, http.StatusUnsupportedMediaType, map[string]string{"error": "send application/json"})
-		return false
-	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(v); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "malformed JSON"})
-		return false
-	}
-	return true
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

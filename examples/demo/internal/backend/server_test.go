@@ -97,7 +97,10 @@ func TestBackend(t *testing.T) {
 		{"a transfer sent as JSON is refused", request("POST", "/transfer", `{"to":"bob","amount":"25"}`, as("POST", "/transfer", json...)...), 400, "send the transfer form"},
 		{"a transfer from another site's form is refused", request("POST", "/transfer", "to=bob&amount=25", as("POST", "/transfer", append(form, "Sec-Fetch-Site", "cross-site")...)...), 403, "own form"},
 		{"a transfer of nothing is refused, the form kept", request("POST", "/transfer", "to=bob&amount=0", as("POST", "/transfer", form...)...), 400, `value="bob"`},
-		{"settings are saved", request("POST", "/settings", `{"email":"a@example.test","daily_limit":"50"}`, as("POST", "/settings", json...)...), 200, "Saved"},
+		{"settings are saved", request("POST", "/settings", "email=a%40example.test&daily_limit=50", as("POST", "/settings", form...)...), 303, ""},
+		{"the page after saving says so and shows them", request("GET", "/settings?saved", "", as("GET", "/settings")...), 200, `value="a@example.test"`},
+		{"settings sent as JSON are refused", request("POST", "/settings", `{"email":"a@example.test","daily_limit":"50"}`, as("POST", "/settings", json...)...), 400, "send the settings form"},
+		{"a bad limit is refused, the form kept", request("POST", "/settings", "email=b%40example.test&daily_limit=lots", as("POST", "/settings", form...)...), 400, `value="lots"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
-// The demo pages' only script: it shows who is signed in, keeps the
-// "authenticated … ago" counters live, and sends forms with fetch(),
-// following caddy-stepup's 401 challenge to step up.
+// The demo pages' only script: it shows who is signed in and keeps the
+// "authenticated … ago" counters live. Forms are plain HTML form POSTs:
+// when one needs a step-up, caddy-stepup holds it across the sign-in and
+// asks the user to confirm it, so no script keeps their values.
 'use strict';
 
 const demo = {
@@ -28,34 +29,6 @@ const demo = {
     el.append('Not signed in. /api/me answered ', code(res.status + ''), ' with ',
       code('WWW-Authenticate: ' + (res.headers.get('WWW-Authenticate') || '')), '. ',
       link('Sign in', signIn.pathname + signIn.search, 'signin'));
-  },
-
-  // submit sends a form as JSON. On 401 it opens the challenge's step_up_url
-  // with return_to pointing back to the form, filled in: the user checks it
-  // and submits again. Nothing is replayed automatically after a sign-in.
-  async submit(form) {
-    const values = Object.fromEntries(new FormData(form));
-    const result = document.getElementById('result');
-    result.className = 'result';
-    result.textContent = 'Sending…';
-    const res = await fetch(form.getAttribute('action'), {
-      method: 'POST',
-      headers: {'Content-Type': 'application/json', Accept: 'application/json'},
-      body: JSON.stringify(values),
-    });
-    const body = await res.json().catch(() => ({}));
-    if (res.status === 401 && body.step_up_url) {
-      result.textContent = body.error_description + ': signing you in again…';
-      // The values wait in this tab's sessionStorage, not in the URL: an
-      // amount and a recipient do not belong in logs and browser history.
-      sessionStorage.setItem('demo-form:' + form.dataset.returnTo, JSON.stringify(values));
-      const stepUp = new URL(body.step_up_url, location.href);
-      stepUp.searchParams.set('return_to', form.dataset.returnTo + '?again=1');
-      location.assign(stepUp);
-      return;
-    }
-    result.classList.add(res.ok ? 'ok' : 'err');
-    result.textContent = body.message || body.error || ('HTTP ' + res.status);
   },
 };
 
@@ -91,17 +64,4 @@ document.addEventListener('DOMContentLoaded', () => {
   const status = document.getElementById('status');
   if (status) demo.showStatus(status);
   setInterval(() => document.querySelectorAll('[data-auth-time]').forEach(tick), 1000);
-  const params = new URLSearchParams(location.search);
-  for (const form of document.querySelectorAll('form[data-return-to]')) {
-    // Back from a step-up: put the values in again and say why nothing was sent.
-    const saved = sessionStorage.getItem('demo-form:' + form.dataset.returnTo);
-    if (params.get('again') === '1' && saved) {
-      sessionStorage.removeItem('demo-form:' + form.dataset.returnTo);
-      for (const [name, value] of Object.entries(JSON.parse(saved))) {
-        if (form.elements[name]) form.elements[name].value = value;
-      }
-      document.getElementById('notice').hidden = false;
-    }
-    form.addEventListener('submit', (e) => { e.preventDefault(); demo.submit(form); });
-  }
 });
