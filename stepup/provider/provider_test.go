@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // testOP serves a discovery document and a token endpoint answering with
@@ -154,5 +155,44 @@ func TestConfigsNamingTheSameProviderShareOneClientAndOneDiscovery(t *testing.T)
 	}
 	if _, err := strict.Discover(context.Background()); err == nil {
 		t.Fatal("plain-HTTP endpoints were accepted without insecure_loopback_http")
+	}
+}
+
+// A back-channel call that fails marks the provider down at once: the next
+// login is told to wait, without a probe of its own; once the backoff has
+// passed, one probe finds it back.
+func TestAFailedTokenCallStopsLoginsUntilAProbeFindsTheProviderBack(t *testing.T) {
+	var failing atomic.Bool
+	op := startTestOP(t, &testOP{authorize: "/authorize", token: func(w http.ResponseWriter) {
+		if failing.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusBadRequest)
+	}})
+	c := newClock(time.Unix(1_800_000_000, 0))
+	client := New(op.key(), Options{Now: c.now})
+	ctx := context.Background()
+	if _, err := client.ForLogin(ctx); err != nil {
+		t.Fatal(err)
+	}
+	failing.Store(true)
+	if _, err := client.Exchange(ctx, "code", "verifier", "https://app.example/cb", ""); err == nil {
+		t.Fatal("a failing token endpoint redeemed a code")
+	}
+	if _, err := client.ForLogin(ctx); err == nil {
+		t.Fatal("a login right after the token endpoint failed was sent to the provider")
+	} else if wait, down := IsUnavailable(err); !down || wait <= 0 {
+		t.Fatalf("got %v, want *Unavailable with a wait", err)
+	}
+	if n := op.discoveries.Load(); n != 1 {
+		t.Fatalf("%d discovery fetches, want 1: the failed call already said the provider is down", n)
+	}
+	c.add(MaxBackoff)
+	if _, err := client.ForLogin(ctx); err != nil {
+		t.Fatalf("after the backoff, the probe should find the provider back: %v", err)
+	}
+	if n := op.discoveries.Load(); n != 2 {
+		t.Fatalf("%d discovery fetches, want 2 (one probe)", n)
 	}
 }
