@@ -97,7 +97,13 @@ func (p *provider) jwks(w http.ResponseWriter, _ *http.Request) {
 	key := map[string]string{"use": "sig", "alg": p.alg, "kid": "bench"}
 	if p.ecKey != nil {
 		key["kty"], key["crv"] = "EC", "P-256"
-		key["x"], key["y"] = b64(p.ecKey.X.FillBytes(make([]byte, 32))), b64(p.ecKey.Y.FillBytes(make([]byte, 32)))
+		// Uncompressed point: 0x04 ‖ X ‖ Y, 32 bytes each on P-256.
+		pt, err := p.ecKey.PublicKey.Bytes()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		key["x"], key["y"] = b64(pt[1:33]), b64(pt[33:65])
 	} else {
 		key["kty"], key["n"], key["e"] = "RSA", b64(p.key.N.Bytes()), b64(big.NewInt(int64(p.key.E)).Bytes())
 	}

@@ -57,7 +57,12 @@ func TestProviderSignsTokensItsJWKSVerifies(t *testing.T) {
 			digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
 			switch k["kty"] {
 			case "EC":
-				pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: num(k["x"]), Y: num(k["y"])}
+				x, _ := base64.RawURLEncoding.DecodeString(k["x"])
+				y, _ := base64.RawURLEncoding.DecodeString(k["y"])
+				pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+				if err != nil {
+					t.Fatalf("published EC key: %v", err)
+				}
 				if len(sig) != 64 || !ecdsa.Verify(pub, digest[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
 					t.Fatalf("ES256 signature (%d bytes) does not verify with the published key", len(sig))
 				}
