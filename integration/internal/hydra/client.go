@@ -22,6 +22,9 @@ type Client struct {
 	// TokenEndpointAuthMethod: client_secret_basic (default),
 	// client_secret_post or none (public client).
 	TokenEndpointAuthMethod string
+	// BackchannelLogoutURI receives OpenID back-channel logout tokens;
+	// with it, the client asks for sid in ID and logout tokens.
+	BackchannelLogoutURI string
 }
 
 // clientJSON is the admin API's OAuth2Client representation (the subset we
@@ -36,6 +39,8 @@ type clientJSON struct {
 	Audience                []string `json:"audience"`
 	PostLogoutRedirectURIs  []string `json:"post_logout_redirect_uris"`
 	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
+	BackchannelLogoutURI    string   `json:"backchannel_logout_uri,omitempty"`
+	BackchannelSIDRequired  bool     `json:"backchannel_logout_session_required,omitempty"`
 }
 
 // CreateClient registers c through the admin API (POST /admin/clients) and
@@ -62,6 +67,8 @@ func (s *Server) CreateClient(t testing.TB, c Client) Client {
 		Audience:                nonNil(c.Audience),
 		PostLogoutRedirectURIs:  nonNil(c.PostLogoutRedirectURIs),
 		TokenEndpointAuthMethod: c.TokenEndpointAuthMethod,
+		BackchannelLogoutURI:    c.BackchannelLogoutURI,
+		BackchannelSIDRequired:  c.BackchannelLogoutURI != "",
 	}
 	var out clientJSON
 	if err := s.adminJSON(http.MethodPost, "/admin/clients", in, &out); err != nil {
