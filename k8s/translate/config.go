@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup"
 )
 
 // Config is the controller-wide step-up configuration: the OpenID Provider
@@ -71,6 +73,7 @@ type Config struct {
 
 	policies map[string]settings
 	risk     *riskBlock
+	session  *stepup.SessionConfig // Session in the handler's type
 }
 
 // Provider is the OpenID Provider the controller's Caddy logs users in with.
@@ -236,18 +239,22 @@ func (c *Config) validateSession() error {
 	if s.CookieName != "" && !cookieNamePattern.MatchString(s.CookieName) {
 		return fmt.Errorf("session cookie_name: %q must be letters, digits, '-' or '_'", s.CookieName)
 	}
+	var lifetime, rotation time.Duration
 	if s.Lifetime != "" {
 		d, err := parseDuration(s.Lifetime)
 		if err != nil || d < time.Second || d > maxSessionLife {
 			return fmt.Errorf("session lifetime: %q must be a duration from 1s to 720h", s.Lifetime)
 		}
+		lifetime = d
 	}
 	if s.KeyRotation != "" {
 		d, err := parseDuration(s.KeyRotation)
 		if err != nil || d < time.Minute {
 			return fmt.Errorf("session key_rotation: %q must be a duration of at least 1m", s.KeyRotation)
 		}
+		rotation = d
 	}
+	c.session = stepupSession(s, lifetime, rotation)
 	return nil
 }
 

@@ -34,7 +34,7 @@ func parseRiskBlock(raw json.RawMessage) (*riskBlock, error) {
 		return nil, errors.New("risk: must be an object (the stepup handler's risk block)")
 	}
 	b := &riskBlock{fields: fields}
-	if err := checkRisk(raw); err != nil {
+	if _, err := checkRisk(raw); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -42,18 +42,19 @@ func parseRiskBlock(raw json.RawMessage) (*riskBlock, error) {
 
 // checkRisk decodes a risk block as the handler will (unknown fields are
 // errors) and applies the risk package's own validation.
-func checkRisk(raw json.RawMessage) error {
+func checkRisk(raw json.RawMessage) (*risk.Config, error) {
 	var cfg risk.Config
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cfg); err != nil {
-		return fmt.Errorf("risk: %w", err)
+		return nil, fmt.Errorf("risk: %w", err)
 	}
-	return cfg.Validate()
+	return &cfg, cfg.Validate()
 }
 
-// riskFor returns the risk block for s, or nil when s does not opt in.
-func (c *Config) riskFor(s settings) (json.RawMessage, error) {
+// riskFor returns the handler's risk block for s (the controller's signals
+// and s's thresholds), or nil when s does not opt in.
+func (c *Config) riskFor(s settings) (*risk.Config, error) {
 	if s.riskStepUp == nil && s.riskDeny == nil {
 		return nil, nil
 	}
@@ -77,18 +78,19 @@ func (c *Config) riskFor(s settings) (json.RawMessage, error) {
 	if s.reportOnly != nil && *s.reportOnly {
 		fields[riskReportOnly] = json.RawMessage("true")
 	}
-	raw, err := json.Marshal(fields) // sorted keys: stable output
+	raw, err := json.Marshal(fields)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkRisk(raw); err != nil {
+	cfg, err := checkRisk(raw)
+	if err != nil {
 		// The risk package names the field first ("risk deny: ...").
 		if strings.HasPrefix(err.Error(), "risk deny") && s.riskDeny != nil {
 			key = KeyRiskDeny
 		}
 		return nil, &keyError{key, err}
 	}
-	return raw, nil
+	return cfg, nil
 }
 
 // keyError is a problem attributed to one annotation key.

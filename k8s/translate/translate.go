@@ -137,38 +137,6 @@ var closedHandler = mustJSON(map[string]any{
 	"body": ClosedBody,
 })
 
-// handlerJSON is the stepup handler's JSON config, as far as the translation
-// sets it. The tests load every output into Caddy, which rejects unknown or
-// mistyped fields.
-type handlerJSON struct {
-	Handler              string            `json:"handler"`
-	Provider             Provider          `json:"provider"`
-	ACRLevels            []string          `json:"acr_levels,omitempty"`
-	Rules                []ruleJSON        `json:"rules"`
-	Risk                 json.RawMessage   `json:"risk,omitempty"`
-	Session              *Session          `json:"session,omitempty"`
-	CallbackPath         string            `json:"callback_path"`
-	LoginPath            string            `json:"login_path"`
-	LogoutPath           string            `json:"logout_path"`
-	PostLogoutRedirect   string            `json:"post_logout_redirect,omitempty"`
-	IdPLogout            bool              `json:"idp_logout,omitempty"`
-	BearerAudiences      []string          `json:"bearer_audiences,omitempty"`
-	UpstreamHeaders      map[string]string `json:"upstream_headers,omitempty"`
-	StripHeaders         []string          `json:"strip_headers,omitempty"`
-	ReportOnly           bool              `json:"report_only,omitempty"`
-	LogSubjects          bool              `json:"log_subjects,omitempty"`
-	LogClientIPs         bool              `json:"log_client_ips,omitempty"`
-	InsecureLoopbackHTTP bool              `json:"insecure_loopback_http,omitempty"`
-}
-
-type ruleJSON struct {
-	Name   string                `json:"name"`
-	Match  []map[string][]string `json:"match,omitempty"`
-	ACR    []string              `json:"acr,omitempty"`
-	AMR    []string              `json:"amr,omitempty"`
-	MaxAge string                `json:"max_age,omitempty"`
-}
-
 // handler builds the stepup handler for ing from its annotations (keyed
 // without prefix), or returns the problems that prevent it.
 func (t *Translator) handler(ing *networkingv1.Ingress, ours map[string]string) (json.RawMessage, []problem) {
@@ -186,7 +154,7 @@ func (t *Translator) handler(ing *networkingv1.Ingress, ours map[string]string) 
 			s, name = p.over(s), s.policy
 		}
 	}
-	riskRaw, err := t.cfg.riskFor(s)
+	riskCfg, err := t.cfg.riskFor(s)
 	if ke, ok := err.(*keyError); ok {
 		problems = append(problems, problem{ke.key, ke.err.Error()})
 	} else if err != nil {
@@ -195,40 +163,9 @@ func (t *Translator) handler(ing *networkingv1.Ingress, ours map[string]string) 
 	if len(problems) > 0 {
 		return nil, problems
 	}
-	rule := ruleJSON{Name: name, ACR: s.acr, AMR: s.amr}
-	if len(s.paths) > 0 || len(s.methods) > 0 {
-		set := map[string][]string{}
-		if len(s.paths) > 0 {
-			set["path"] = s.paths
-		}
-		if len(s.methods) > 0 {
-			set["method"] = s.methods
-		}
-		rule.Match = []map[string][]string{set}
-	}
-	if s.maxAge != nil {
-		rule.MaxAge = s.maxAge.String()
-	}
-	c := t.cfg
-	h := handlerJSON{
-		Handler:              "stepup",
-		Provider:             c.Provider,
-		ACRLevels:            c.ACRLevels,
-		Rules:                []ruleJSON{rule},
-		Risk:                 riskRaw,
-		Session:              c.Session,
-		PostLogoutRedirect:   c.PostLogoutRedirect,
-		IdPLogout:            c.IdPLogout,
-		BearerAudiences:      c.BearerAudiences,
-		UpstreamHeaders:      c.UpstreamHeaders,
-		StripHeaders:         c.StripHeaders,
-		ReportOnly:           s.reportOnly != nil && *s.reportOnly,
-		LogSubjects:          c.LogSubjects,
-		LogClientIPs:         c.LogClientIPs,
-		InsecureLoopbackHTTP: c.InsecureLoopbackHTTP,
-	}
-	h.CallbackPath, h.LoginPath, h.LogoutPath = Endpoints(ing.Namespace, ing.Name)
-	return mustJSON(h), nil
+	reportOnly := s.reportOnly != nil && *s.reportOnly
+	h := t.cfg.stepupHandler(ing.Namespace, ing.Name, stepupRule(name, s), riskCfg, reportOnly)
+	return moduleJSON(h), nil
 }
 
 func mustJSON(v any) json.RawMessage {
