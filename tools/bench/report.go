@@ -303,6 +303,21 @@ func runSummarize(args []string) error {
 			}
 		}
 	}
+	// Issue 19 item 1, Kubernetes: what the adapter adds to one conversion
+	// of N Ingresses (k8s/translate), against the same Ingresses without
+	// step-up annotations in the same run.
+	for _, n := range []string{"1", "100", "1000", "5000"} {
+		name := "TranslateIngresses/ingresses=" + n + "/"
+		plain, ok1 := get(name+"plain", "cpu-ns/op")
+		stepup, ok2 := get(name+"stepup", "cpu-ns/op")
+		if !ok1 || !ok2 || plain == 0 {
+			continue
+		}
+		pa, _ := get(name+"plain", "allocs/op")
+		sa, _ := get(name+"stepup", "allocs/op")
+		fmt.Fprintf(&b, "- k8s translation of %s Ingresses: %s cpu-ns/op annotated vs %s plain (%.2f×), %s vs %s allocs/op\n",
+			n, num(stepup), num(plain), stepup/plain, num(sa), num(pa))
+	}
 	if held, ok := get("FrequencyTrackerMillionIPs", "heap-bytes@1M"); ok {
 		table, _ := get("FrequencyTrackerMillionIPs", "table-bytes")
 		fmt.Fprintf(&b, "- risk frequency tracker after one million distinct client IPs: %.1f MiB of heap held (tables: %.1f MiB, fixed)\n", held/(1<<20), table/(1<<20))
