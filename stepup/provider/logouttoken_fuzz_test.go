@@ -2,17 +2,15 @@ package provider
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/internal/fuzzseeds"
 )
 
 // FuzzParseLogoutClaims feeds arbitrary claim sets to the logout token
 // parser: it must never panic, and whatever it accepts must satisfy the
-// specification's requirements. Seeds: logoutClaimsSeeds, committed under
-// testdata/fuzz/FuzzParseLogoutClaims.
+// specification's requirements. Seeds: logoutClaimsSeeds.
 func FuzzParseLogoutClaims(f *testing.F) {
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		c, err := parseLogoutClaims(payload)
@@ -29,9 +27,7 @@ func FuzzParseLogoutClaims(f *testing.F) {
 	})
 }
 
-// logoutClaimsSeeds are the generated seeds: file name after "seed-", and
-// the payload. Valid ones must be accepted by the parser.
-var logoutClaimsSeeds = func() map[string]string {
+func logoutClaimsSeeds(*testing.T) []fuzzseeds.Seed {
 	valid := []string{
 		`{"iss":"https://op","aud":"edge","iat":1800000000,"jti":"j1","sid":"s1","events":{"http://schemas.openid.net/event/backchannel-logout":{}}}`,
 		`{"iat":1800000000.5,"exp":1800000060,"jti":"j","sub":"alice","events":{"http://schemas.openid.net/event/backchannel-logout":{}}}`,
@@ -41,31 +37,27 @@ var logoutClaimsSeeds = func() map[string]string {
 		`{"iat":"1800000000","jti":"j","sub":"a","events":{"http://schemas.openid.net/event/backchannel-logout":[]}}`,
 		`{"events":null}`, `[]`, `null`, ``, `{"iat":1e400}`,
 	}
-	seeds := map[string]string{}
+	var seeds []fuzzseeds.Seed
 	for i, v := range valid {
-		seeds[fmt.Sprintf("valid-%d", i)] = v
+		seeds = append(seeds, fuzzseeds.Seed{Name: fmt.Sprintf("valid-%d", i), Args: []any{[]byte(v)}})
 	}
 	for i, v := range invalid {
-		seeds[fmt.Sprintf("invalid-%d", i)] = v
+		seeds = append(seeds, fuzzseeds.Seed{Name: fmt.Sprintf("invalid-%d", i), Args: []any{[]byte(v)}})
 	}
 	return seeds
-}()
+}
 
-// The committed corpus holds exactly the generated seeds, in the fuzzing
-// engine's file format, and the valid ones still parse: a change of the
-// parser cannot silently turn them into inputs refused at the first byte.
-func TestLogoutClaimsSeedCorpusIsCommittedAndValidSeedsStillParse(t *testing.T) {
-	for name, payload := range logoutClaimsSeeds {
-		file := filepath.Join("testdata", "fuzz", "FuzzParseLogoutClaims", "seed-"+name)
-		got, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := "go test fuzz v1\n[]byte(" + strconv.Quote(payload) + ")\n"; string(got) != want {
-			t.Errorf("%s is not the seed %q", file, payload)
-		}
-		if _, err := parseLogoutClaims([]byte(payload)); (err == nil) != (name[:5] == "valid") {
-			t.Errorf("seed %s: parse error %v", name, err)
-		}
-	}
+func logoutClaimsAccepts(_ *testing.T, args []any) bool {
+	_, err := parseLogoutClaims(args[0].([]byte))
+	return err == nil
+}
+
+// The committed seed corpora (testdata/fuzz/<FuzzName>/) are kept by
+// internal/fuzzseeds; regenerate the seed-* files with
+//
+//	go test ./stepup/provider -run TestFuzzSeedCorpora -write-fuzz-seeds
+func TestFuzzSeedCorporaAreCommittedAndValidSeedsStillPass(t *testing.T) {
+	fuzzseeds.Check(t, "./stepup/provider", map[string]fuzzseeds.Corpus{
+		"FuzzParseLogoutClaims": {Seeds: logoutClaimsSeeds, Accepts: logoutClaimsAccepts},
+	})
 }
