@@ -2,7 +2,6 @@ package stepup
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/caddy-stepup/caddy-stepup/internal/promreg"
 	"github.com/caddy-stepup/caddy-stepup/stepup/regulation"
 	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 	"github.com/caddy-stepup/caddy-stepup/stepup/state"
@@ -143,17 +143,12 @@ var regulationRefusals = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Help: "Step-up attempts refused with 429 because a subject or client IP had too many open attempts in the regulation window, by limit (subject, ip) and where (login, callback).",
 }, []string{"by", "at"})
 
+// regulationRegistered remembers the registry last filled: once per
+// config, not once per handler.
+var regulationRegistered promreg.Once
+
 func registerRegulationMetrics(reg prometheus.Registerer) error {
-	if reg == nil {
-		return nil
-	}
-	if err := reg.Register(regulationRefusals); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if !errors.As(err, &are) {
-			return err
-		}
-	}
-	return nil
+	return regulationRegistered.Register(reg, regulationRefusals)
 }
 
 // regulate answers 429 when v refused the attempt (true), with the audit
