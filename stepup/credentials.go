@@ -26,6 +26,16 @@ type credentials struct {
 func (h *Handler) readCredentials(w http.ResponseWriter, r *http.Request, req *decision.Requirement) (credentials, error) {
 	if token, ok := bearerToken(r); ok && (req != nil || len(h.BearerAudiences) > 0) {
 		s, err := h.verifyBearer(r, token)
+		if err == nil {
+			// A token of a revoked subject, issued up to the revocation, is
+			// refused like one that does not verify (statewire.go).
+			if s, err = h.checkRevoked(w, s, req != nil); err != nil {
+				return credentials{}, err
+			}
+			if s == nil {
+				err = errBearerRevoked
+			}
+		}
 		switch {
 		case err == nil:
 			return credentials{s: s, bearer: true}, nil

@@ -2,6 +2,7 @@ package stepup
 
 import (
 	"context"
+	"errors"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -115,5 +116,11 @@ func (h *Handler) checkRevoked(w http.ResponseWriter, s *session.Session, protec
 	}
 	return s, nil
 }
+
+// errBearerRevoked refuses an access token whose subject was revoked
+// (back-channel logout by sub, or the admin route) after it was issued.
+// Revocations by sid alone do not reach bearer tokens: access tokens carry
+// no sid.
+var errBearerRevoked = errors.New("bearer token of a revoked subject")
 
 var errRevocationsStale = fmt.Errorf("%w: the revocation list could not be refreshed", state.ErrUnavailable)
