@@ -185,8 +185,3 @@ func (t *counterTable) count(s *slot, win uint32, elapsed int64) uint64 {
 	}
 	return 0
 }
-
-// bytes is the table's fixed memory.
-func (t *counterTable) bytes() int {
-	return len(t.buckets)*len(bucket{})*slotBytes + lockStripes*64
-}

@@ -129,3 +129,8 @@ func TestCapacityRoundsUpToAPowerOfTwo(t *testing.T) {
 		}
 	}
 }
+
+// bytes is the table's fixed memory.
+func (t *counterTable) bytes() int {
+	return len(t.buckets)*len(bucket{})*slotBytes + lockStripes*64
+}
