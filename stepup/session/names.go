@@ -75,14 +75,14 @@ func (c *Cookies) Set(w http.ResponseWriter, r *http.Request, cookie *http.Cooki
 	http.SetCookie(w, cookie)
 }
 
-// Ours reports whether name is one of our cookies.
-func (c *Cookies) Ours(name string) bool {
-	ours := func(n *Names) bool {
+// ours reports whether name is one of our cookies.
+func (c *Cookies) ours(name string) bool {
+	named := func(n *Names) bool {
 		return name == n.Session || name == n.Device || strings.HasPrefix(name, n.FlowPrefix) || name == n.FlowNext
 	}
-	return ours(&c.Prefixed) || (c.InsecureLoopbackHTTP && ours(&c.Plain))
+	return named(&c.Prefixed) || (c.InsecureLoopbackHTTP && named(&c.Plain))
 }
 
 // Drop removes our cookies from the request's Cookie header, so that they
 // do not travel upstream.
-func (c *Cookies) Drop(h http.Header) { removeCookies(h, c.Ours) }
+func (c *Cookies) Drop(h http.Header) { removeCookies(h, c.ours) }

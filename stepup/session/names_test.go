@@ -43,17 +43,17 @@ func TestOurCookiesArePrefixedSecureHttpOnlyAndLaxButOnPlainLoopbackDevelopment(
 	}
 }
 
-func TestOursKnowsOurCookiesAndNoOthers(t *testing.T) {
+func TestOnlyOurCookiesAreOurs(t *testing.T) {
 	c := testCookies(false)
 	for name, want := range map[string]bool{
 		"__Host-stepup": true, "__Host-stepup_device": true, "__Secure-stepup_flow_3": true, "__Host-stepup_flow_next": true,
 		"stepup": false, "stepup_flow_3": false, "theme": false, "__Host-other": false,
 	} {
-		if got := c.Ours(name); got != want {
-			t.Errorf("Ours(%q) = %v, want %v (loopback development off)", name, got, want)
+		if got := c.ours(name); got != want {
+			t.Errorf("ours(%q) = %v, want %v (loopback development off)", name, got, want)
 		}
 	}
-	if !testCookies(true).Ours("stepup_flow_3") {
+	if !testCookies(true).ours("stepup_flow_3") {
 		t.Error("an unprefixed flow cookie is not ours with loopback development on")
 	}
 	h := http.Header{"Cookie": {"theme=dark; __Host-stepup=x; __Secure-stepup_flow_1=y; lang=en"}}

@@ -37,10 +37,6 @@ func (p *Pool[T]) Get(key string, make func() T) (v T, loaded bool, err error) {
 // Release gives back one use of key.
 func (p *Pool[T]) Release(key string) { _, _ = p.pool.Delete(key) }
 
-// References reports how many uses of key are held, and whether it is in
-// the pool at all.
-func (p *Pool[T]) References(key string) (int, bool) { return p.pool.References(key) }
-
 // StorageID identifies a storage and rotation across reloads: by the
 // storage's String (the file storage's path, a module's own description)
 // when it has one, else by the instance, which shares within one config

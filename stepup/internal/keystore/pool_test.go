@@ -20,11 +20,11 @@ func TestPoolSharesAValueUntilItsLastUseIsReleased(t *testing.T) {
 		t.Fatal("a second Get of one key made a new value")
 	}
 	p.Release("k")
-	if n, ok := p.References("k"); !ok || n != 1 {
+	if n, ok := p.pool.References("k"); !ok || n != 1 {
 		t.Fatalf("after one release: %d references, in pool %v", n, ok)
 	}
 	p.Release("k")
-	if _, ok := p.References("k"); ok {
+	if _, ok := p.pool.References("k"); ok {
 		t.Fatal("the value outlived its last use")
 	}
 }
