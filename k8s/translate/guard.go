@@ -78,8 +78,11 @@ func Guard(routes caddyhttp.RouteList) caddyhttp.RouteList {
 // isOurs reports whether h is a handler Apply inserted: the stepup handler
 // or the 503 that closes an Ingress with a bad annotation.
 func isOurs(h json.RawMessage) bool {
-	if bytes.Equal(h, closedHandler) {
-		return true
+	if bytes.Equal(h, closedHandler) || bytes.HasPrefix(h, stepupModulePrefix) {
+		return true // what Apply writes, without decoding it
+	}
+	if !bytes.Contains(h, []byte(`"stepup"`)) {
+		return false // no handler named stepup can be in it
 	}
 	var probe struct {
 		Handler string `json:"handler"`

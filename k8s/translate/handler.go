@@ -85,5 +85,9 @@ func duration(d time.Duration) *caddy.Duration {
 // declaration order.
 func moduleJSON(h *stepup.Handler) json.RawMessage {
 	fields := mustJSON(h) // an object, never empty: provider is always there
-	return append(json.RawMessage(`{"handler":"stepup",`), fields[1:]...)
+	return append(append(json.RawMessage{}, stepupModulePrefix...), fields[1:]...)
 }
+
+// stepupModulePrefix starts every handler moduleJSON writes; Guard finds
+// them by it.
+var stepupModulePrefix = []byte(`{"handler":"stepup",`)
