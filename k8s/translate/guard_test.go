@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -96,4 +97,27 @@ func mustMarshal(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestGuardFindsAStepupHandlerWhateverItsKeyOrder: the guard knows the
+// handlers Apply writes by their first bytes, and any other stepup handler
+// (its keys in another order) by decoding it; a handler that only mentions
+// stepup in a value stays where it is.
+func TestGuardFindsAStepupHandlerWhateverItsKeyOrder(t *testing.T) {
+	reordered := json.RawMessage(`{"provider":{"issuer":"https://idp.example.com","client_id":"c"},"handler":"stepup"}`)
+	mention := json.RawMessage(`{"handler":"static_response","body":"\"stepup\""}`)
+	in := []caddyhttp.Route{{
+		MatcherSetsRaw: caddyhttp.RawMatcherSets{{"path": json.RawMessage(`["/a"]`)}},
+		HandlersRaw:    []json.RawMessage{reordered, mention},
+	}}
+	out := translate.Guard(in)
+	if len(out) != 2 {
+		t.Fatalf("%d routes, want the guard and the route", len(out))
+	}
+	if got := out[0].HandlersRaw; len(got) != 1 || string(got[0]) != string(reordered) {
+		t.Errorf("guard handlers %s, want the reordered stepup handler", got)
+	}
+	if got := out[1].HandlersRaw; len(got) != 1 || string(got[0]) != string(mention) {
+		t.Errorf("route handlers %s, want the static_response left in place", got)
+	}
 }
