@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -26,8 +28,9 @@ type AssertionConfig struct {
 
 	// Lifetime is how long an assertion is valid after it was issued,
 	// between 1s and 1m. An assertion is reused for the same session, rule
-	// and request target during the first half of its lifetime, so every
-	// upstream receives one valid for at least half of this. Default: 30s.
+	// and request target while at least half of its lifetime is left, so
+	// every upstream receives one valid for at least half of this; a reuse
+	// after the first quarter re-signs it in the background. Default: 30s.
 	Lifetime caddy.Duration `json:"lifetime,omitempty"`
 
 	// Audience is the `aud` claim: who the assertion is for, typically the
@@ -78,6 +81,11 @@ type asserter struct {
 	cache    *assertionCache
 	now      func() time.Time
 	insecure bool // insecure_loopback_http: plain-HTTP origins
+
+	slots     chan struct{}  // assertionRefreshSlots; tests use their own
+	inflight  sync.WaitGroup // background re-signings running
+	signed    atomic.Uint64  // signatures made, inline or in the background
+	refreshed atomic.Uint64  // entries replaced by a background re-signing
 }
 
 func (c *AssertionConfig) applyDefaults() {
@@ -139,6 +147,7 @@ func (h *Handler) provisionAssertion() {
 		cache:    newAssertionCache(assertionCacheSize),
 		now:      h.now,
 		insecure: h.InsecureLoopbackHTTP,
+		slots:    assertionRefreshSlots,
 	}
 	// A client must never be able to hand the upstream an assertion, not
 	// even under a CGI look-alike name.

@@ -1,6 +1,7 @@
 package stepup
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/caddy-stepup/caddy-stepup/stepup/internal/bounded"
@@ -13,9 +14,9 @@ import (
 // same session many times a minute. An entry answers only the exact
 // session (the decoded session is shared through the session and bearer
 // caches), rule, risk score, method, host, path and scheme it was signed
-// for, and only during the first half of the assertion's lifetime.
+// for, and only while the assertion has at least half its lifetime left.
 type assertionCache struct {
-	m *bounded.Map[assertionCacheKey, assertionEntry]
+	m *bounded.Map[assertionCacheKey, *assertionEntry]
 }
 
 // assertionCacheKey is everything an assertion's claims depend on besides
@@ -31,9 +32,17 @@ type assertionCacheKey struct {
 	tls        bool
 }
 
+// assertionEntry is one signed assertion. It is replaced, never changed,
+// except for the flag that keeps a single re-signing of it in flight.
 type assertionEntry struct {
-	token      string
+	token string
+	// refreshAt is when a request that reuses the entry starts re-signing
+	// it in the background (a quarter of the lifetime after signing).
+	refreshAt time.Time
+	// reuseUntil is when the assertion has half its lifetime left (from
+	// its exp claim, whole seconds); it is not handed out from then on.
 	reuseUntil time.Time
+	refreshing atomic.Bool
 }
 
 // assertionCacheSize bounds the cache; beyond it assertions are signed for
@@ -45,22 +54,36 @@ const assertionCacheSize = 4096
 const maxCachedTarget = 512
 
 func newAssertionCache(size int) *assertionCache {
-	return &assertionCache{m: bounded.New[assertionCacheKey, assertionEntry](size)}
+	return &assertionCache{m: bounded.New[assertionCacheKey, *assertionEntry](size)}
 }
 
-func (c *assertionCache) get(k *assertionCacheKey, now time.Time) (string, bool) {
+// newAssertionEntry is token, signed at signed and expiring at exp, for an
+// assertion lifetime of lifetime.
+func newAssertionEntry(token string, signed, exp time.Time, lifetime time.Duration) *assertionEntry {
+	return &assertionEntry{token: token, refreshAt: signed.Add(lifetime / 4), reuseUntil: exp.Add(-lifetime / 2)}
+}
+
+// get returns k's entry if it may still be handed out at now.
+func (c *assertionCache) get(k *assertionCacheKey, now time.Time) *assertionEntry {
 	e, ok := c.m.Get(*k)
 	if !ok || !now.Before(e.reuseUntil) {
-		return "", false
+		return nil
 	}
-	return e.token, true
+	return e
 }
 
-func (c *assertionCache) put(k *assertionCacheKey, token string, reuseUntil, now time.Time) {
+func (c *assertionCache) put(k *assertionCacheKey, e *assertionEntry, now time.Time) {
 	if len(k.host)+len(k.path) > maxCachedTarget {
 		return
 	}
-	c.m.Put(*k, assertionEntry{token: token, reuseUntil: reuseUntil}, func(e assertionEntry) bool {
-		return !now.Before(e.reuseUntil)
+	c.m.Put(*k, e, func(old *assertionEntry) bool {
+		return !now.Before(old.reuseUntil)
 	})
+}
+
+// replace puts fresh in place of old, only if old is still k's entry: a
+// re-signing that finishes after its entry was evicted (the cache bound)
+// or replaced is dropped, so entries die with the bound and their lifetime.
+func (c *assertionCache) replace(k *assertionCacheKey, old, fresh *assertionEntry) bool {
+	return c.m.Replace(*k, fresh, func(e *assertionEntry) bool { return e == old })
 }

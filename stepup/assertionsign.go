@@ -41,7 +41,9 @@ type assertionClaims struct {
 }
 
 // attachAssertion sets the signed assertion on a request that passes with
-// s, reusing a recent one for the same session, rule and target.
+// s, reusing a recent one for the same session, rule and target (and
+// re-signing it in the background once a quarter of its lifetime is gone,
+// so that a client repeating the target meets no signing after its first).
 // reportOnly marks a pass that only report-only mode allowed. When no
 // assertion can be signed (storage unreachable) the request goes on without
 // one, and an upstream that verifies refuses it: fail closed, downstream.
@@ -58,17 +60,29 @@ func (h *Handler) attachAssertion(r *http.Request, req *decision.Requirement, s 
 	}
 	key := assertionCacheKey{s: s, rule: req.Name, reportOnly: reportOnly, score: score, method: r.Method, host: r.Host, path: r.URL.EscapedPath(), tls: r.TLS != nil}
 	now := a.now()
-	if tok, ok := a.cache.get(&key, now); ok {
-		r.Header[a.header] = []string{tok}
+	if e := a.cache.get(&key, now); e != nil {
+		r.Header[a.header] = []string{e.token}
+		if !now.Before(e.refreshAt) {
+			a.refresh(&key, e)
+		}
 		return
 	}
-	tok, err := a.sign(r.Context(), &key, s, now)
+	e, err := a.signEntry(r.Context(), &key, now)
 	if err != nil {
 		h.logger.Error("assertion not signed; the request goes upstream without one", zap.Error(err))
 		return
 	}
-	a.cache.put(&key, tok, now.Add(a.lifetime/2), now)
-	r.Header[a.header] = []string{tok}
+	a.cache.put(&key, e, now)
+	r.Header[a.header] = []string{e.token}
+}
+
+// signEntry signs the assertion for k at now as a cache entry.
+func (a *asserter) signEntry(ctx context.Context, k *assertionCacheKey, now time.Time) (*assertionEntry, error) {
+	tok, exp, err := a.sign(ctx, k, k.s, now)
+	if err != nil {
+		return nil, err
+	}
+	return newAssertionEntry(tok, now, exp, a.lifetime), nil
 }
 
 // origin is the site's origin as the request reached it.
@@ -79,15 +93,17 @@ func (a *asserter) origin(k *assertionCacheKey) string {
 	return "https://" + k.host
 }
 
-// sign makes a compact JWS over the claims for k and s at now.
-func (a *asserter) sign(ctx context.Context, k *assertionCacheKey, s *session.Session, now time.Time) (string, error) {
+// sign makes a compact JWS over the claims for k and s at now and returns
+// it with its expiry (the exp claim).
+func (a *asserter) sign(ctx context.Context, k *assertionCacheKey, s *session.Session, now time.Time) (string, time.Time, error) {
 	set, err := a.keys.keys(ctx)
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
 	if len(set.keys) == 0 {
-		return "", errors.New("no assertion signing key in storage")
+		return "", time.Time{}, errors.New("no assertion signing key in storage")
 	}
+	a.signed.Add(1)
 	key := set.signer(now, a.keys.lead())
 	origin := a.origin(k)
 	c := assertionClaims{
@@ -107,9 +123,10 @@ func (a *asserter) sign(ctx context.Context, k *assertionCacheKey, s *session.Se
 	}
 	payload, err := json.Marshal(&c)
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
-	return signCompact(key, payload)
+	tok, err := signCompact(key, payload)
+	return tok, time.Unix(c.Expires, 0), err
 }
 
 // signCompact returns header.payload.signature with ES256 (RFC 7518,

@@ -56,3 +56,18 @@ func (b *Map[K, V]) Put(k K, v V, stale func(V) bool) {
 	}
 	b.m[k] = v
 }
+
+// Replace sets k's entry to v only if k still has an entry and current
+// accepts it, and reports whether it did. An update computed in the
+// background thus never brings back an entry that was evicted or replaced
+// meanwhile.
+func (b *Map[K, V]) Replace(k K, v V, current func(V) bool) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	old, ok := b.m[k]
+	if !ok || !current(old) {
+		return false
+	}
+	b.m[k] = v
+	return true
+}

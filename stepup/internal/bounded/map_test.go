@@ -48,3 +48,24 @@ func TestReplacingAnEntryOfAFullMapEvictsNothing(t *testing.T) {
 		t.Fatalf("replaced entry = %d, want 3", v)
 	}
 }
+
+func TestReplaceChangesOnlyAPresentEntryItAccepts(t *testing.T) {
+	m := New[int, int](2)
+	never := func(int) bool { return false }
+	m.Put(1, 1, never)
+	if m.Replace(1, 2, func(old int) bool { return old == 7 }) {
+		t.Fatal("replaced an entry the caller did not accept")
+	}
+	if !m.Replace(1, 2, func(old int) bool { return old == 1 }) {
+		t.Fatal("did not replace the accepted entry")
+	}
+	if v, _ := m.Get(1); v != 2 {
+		t.Fatalf("entry = %d, want 2", v)
+	}
+	if m.Replace(3, 3, func(int) bool { return true }) {
+		t.Fatal("Replace added an absent (evicted) entry")
+	}
+	if _, ok := m.Get(3); ok {
+		t.Fatal("an absent entry came back")
+	}
+}
