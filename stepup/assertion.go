@@ -30,7 +30,7 @@ type AssertionConfig struct {
 	// between 1s and 1m. An assertion is reused for the same session, rule
 	// and request target while at least half of its lifetime is left, so
 	// every upstream receives one valid for at least half of this; a reuse
-	// after the first quarter re-signs it in the background. Default: 30s.
+	// close to that point re-signs it in the background. Default: 30s.
 	Lifetime caddy.Duration `json:"lifetime,omitempty"`
 
 	// Audience is the `aud` claim: who the assertion is for, typically the

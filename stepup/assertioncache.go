@@ -33,16 +33,18 @@ type assertionCacheKey struct {
 }
 
 // assertionEntry is one signed assertion. It is replaced, never changed,
-// except for the flag that keeps a single re-signing of it in flight.
+// except for when it was last handed out and the flag that keeps a single
+// re-signing of it in flight.
 type assertionEntry struct {
 	token string
-	// refreshAt is when a request that reuses the entry starts re-signing
-	// it in the background (a quarter of the lifetime after signing).
-	refreshAt time.Time
 	// reuseUntil is when the assertion has half its lifetime left (from
 	// its exp claim, whole seconds); it is not handed out from then on.
 	reuseUntil time.Time
-	refreshing atomic.Bool
+	// resignWithin is the least lead on reuseUntil at which a reuse
+	// re-signs it in the background (an eighth of the lifetime).
+	resignWithin time.Duration
+	lastUse      atomic.Int64 // unix nanoseconds, the signing at first
+	refreshing   atomic.Bool
 }
 
 // assertionCacheSize bounds the cache; beyond it assertions are signed for
@@ -60,7 +62,21 @@ func newAssertionCache(size int) *assertionCache {
 // newAssertionEntry is token, signed at signed and expiring at exp, for an
 // assertion lifetime of lifetime.
 func newAssertionEntry(token string, signed, exp time.Time, lifetime time.Duration) *assertionEntry {
-	return &assertionEntry{token: token, refreshAt: signed.Add(lifetime / 4), reuseUntil: exp.Add(-lifetime / 2)}
+	e := &assertionEntry{token: token, reuseUntil: exp.Add(-lifetime / 2), resignWithin: lifetime / 8}
+	e.lastUse.Store(signed.UnixNano())
+	return e
+}
+
+// due records a reuse at now and reports whether the entry should be
+// re-signed for the requests to come: whether the reuse window ends within
+// one and a half times the time since the previous reuse (so a client
+// repeating the target at that pace, give or take half of it, finds the
+// new assertion in place), or within an eighth of the lifetime. A steady
+// client thus costs about one signature per half lifetime, not one per
+// reuse.
+func (e *assertionEntry) due(now time.Time) bool {
+	gap := now.Sub(time.Unix(0, e.lastUse.Swap(now.UnixNano())))
+	return !now.Add(max(gap+gap/2, e.resignWithin)).Before(e.reuseUntil)
 }
 
 // get returns k's entry if it may still be handed out at now.

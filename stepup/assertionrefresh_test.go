@@ -52,9 +52,8 @@ func (c *assertionClient) inlineSigns() uint64 {
 }
 
 // Any gap shorter than half the lifetime less a second (exp is in whole
-// seconds) finds the assertion reusable, and a reuse after a quarter of
-// the lifetime re-signs it: gaps under a quarter reach that point before
-// half, longer ones re-sign at every request.
+// seconds) finds the assertion reusable, and the last reuse before the
+// window ends (it is within 1.5 gaps of the end) re-signs it.
 func TestClientRepeatingATargetWithinHalfTheLifetimeWaitsForASignatureOnlyOnce(t *testing.T) {
 	const lifetime = 20 * time.Second
 	for _, gap := range []time.Duration{time.Second, 4 * time.Second, 5 * time.Second, 6 * time.Second, 8*time.Second + 900*time.Millisecond} {
@@ -65,6 +64,11 @@ func TestClientRepeatingATargetWithinHalfTheLifetimeWaitsForASignatureOnlyOnce(t
 		}
 		if n := c.inlineSigns(); n != 1 {
 			t.Errorf("a request every %s: %d requests signed inline, want only the first", gap, n)
+		}
+		// Not one per reuse: at a request a second, about one per 3/8 of
+		// the lifetime (7.5s).
+		if n := c.th.asserter.signed.Load(); gap == time.Second && n > 9 {
+			t.Errorf("a request every second for a minute: %d signatures, want at most 9", n)
 		}
 		if c.th.asserter.refreshed.Load() == 0 {
 			t.Errorf("a request every %s: nothing was re-signed in the background", gap)
@@ -142,7 +146,7 @@ func serveConcurrently(t *testing.T, th *testHandler, n int, cookie string) []st
 func TestConcurrentReusesOfADueAssertionReSignItOnce(t *testing.T) {
 	c := newAssertionClient(t, 20*time.Second, time.Hour)
 	first, _ := c.get(t)
-	c.th.clock.add(6 * time.Second) // past a quarter of the lifetime
+	c.th.clock.add(6 * time.Second) // the window ends within twice this
 	// Slots for every request, so that only the single flight limits.
 	c.th.asserter.slots = make(chan struct{}, 32)
 	before := c.th.asserter.signed.Load()
@@ -208,7 +212,7 @@ func TestBusyRefreshersLeaveADueAssertionAsItIs(t *testing.T) {
 		t.Fatal("with every refresher busy, a due assertion was not served as it was, or something signed")
 	}
 	<-c.th.asserter.slots // a refresher frees up: the next reuse re-signs
-	c.th.clock.add(time.Second)
+	c.th.clock.add(2 * time.Second)
 	if tok, _ := c.get(t); tok != first {
 		t.Fatal("the due assertion was not served while it was re-signed")
 	}

@@ -42,8 +42,8 @@ type assertionClaims struct {
 
 // attachAssertion sets the signed assertion on a request that passes with
 // s, reusing a recent one for the same session, rule and target (and
-// re-signing it in the background once a quarter of its lifetime is gone,
-// so that a client repeating the target meets no signing after its first).
+// re-signing it in the background before the reuse window ends, so that a
+// client repeating the target waits for a signature only the first time).
 // reportOnly marks a pass that only report-only mode allowed. When no
 // assertion can be signed (storage unreachable) the request goes on without
 // one, and an upstream that verifies refuses it: fail closed, downstream.
@@ -62,7 +62,7 @@ func (h *Handler) attachAssertion(r *http.Request, req *decision.Requirement, s 
 	now := a.now()
 	if e := a.cache.get(&key, now); e != nil {
 		r.Header[a.header] = []string{e.token}
-		if !now.Before(e.refreshAt) {
+		if e.due(now) {
 			a.refresh(&key, e)
 		}
 		return
