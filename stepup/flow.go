@@ -196,20 +196,6 @@ func (h *Handler) needsReauth(req *decision.Requirement, current *session.Sessio
 	return !req.ACRSatisfied(current.ACR) || !current.HasAMR(req.AMR)
 }
 
-// redirectURI is the callback on the host the browser is using; the IdP must
-// have it registered, which is what makes it safe to derive from the request.
-func (h *Handler) redirectURI(r *http.Request) string {
-	return h.origin(r) + h.CallbackPath
-}
-
-func (h *Handler) origin(r *http.Request) string {
-	scheme := "https"
-	if h.cookies.PlainLoopback(r) {
-		scheme = "http"
-	}
-	return scheme + "://" + r.Host
-}
-
 // readFlow finds and opens the flow cookie for state.
 func (h *Handler) readFlow(ctx context.Context, r *http.Request, state string) (*flowState, error) {
 	if len(state) < minStateLen || len(state) > 128 || !isFlowSlot(state[0]) {
