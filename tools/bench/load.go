@@ -39,6 +39,7 @@ type loadConfig struct {
 	targetPath string
 	only       string
 	pprof      bool
+	redisAddr  string // the risk_redis target's redis-server (redis.go)
 }
 
 // target is one Caddy configuration under test.
@@ -96,7 +97,7 @@ func runLoad(args []string) error {
 	fs.StringVar(&c.clientIP, "client-ip", mmdbtest.London, "client address sent in X-Forwarded-For (London in the generated test databases)")
 	fs.StringVar(&c.targetPath, "path", "/admin/dashboard", "request path (a stepup rule covers it)")
 	fs.BoolVar(&c.pprof, "pprof", false, "after the rounds, save a CPU profile of each Caddy under load (admin API on loopback) to OUT/profiles/")
-	fs.StringVar(&c.only, "targets", "plain,plain2,bytes,stepup,risk,forward_auth,forward_auth_cookie", "targets to run, comma separated; plain always runs (the baseline); plain2 is the same configuration again, showing the noise floor; forward_auth_cookie is forward_auth sent the stepup targets' Cookie header")
+	fs.StringVar(&c.only, "targets", "plain,plain2,bytes,stepup,risk,risk_redis,forward_auth,forward_auth_cookie", "targets to run, comma separated (risk_redis also: risk with state redis, a redis-server started on loopback); plain always runs (the baseline); plain2 is the same configuration again, showing the noise floor; forward_auth_cookie is forward_auth sent the stepup targets' Cookie header")
 	fs.Parse(args)
 	for _, p := range []*string{&c.caddy, &c.out, &c.repo, &c.countryDB, &c.asnDB} {
 		if *p == "" {
@@ -160,12 +161,22 @@ func runLoad(args []string) error {
 		{name: "bytes", title: "`reverse_proxy`, stepup's request bytes (cookie in, stripped; X-Auth-User added)"},
 		{name: "stepup", title: "stepup, valid session"},
 		{name: "risk", title: "stepup + risk (all signals), valid session"},
+		{name: "risk_redis", title: "stepup + risk (all signals), valid session, `state redis` (a loopback redis-server: frequency counts merged, revocations polled)"},
 		{name: "forward_auth", title: "`forward_auth` to a zero-cost stub"},
 		{name: "forward_auth_cookie", title: "`forward_auth` to the stub, sent stepup's Cookie header (a session to read)"},
 	} {
 		if t.name == "plain" || slices.Contains(strings.Split(c.only, ","), t.name) {
 			targets = append(targets, t)
 		}
+	}
+	redisPid := 0
+	if slices.ContainsFunc(targets, func(t *target) bool { return t.name == "risk_redis" }) {
+		redis, addr, err := startRedis(ctx, c.serverCPU, work)
+		if err != nil {
+			return err
+		}
+		defer stop(redis)
+		c.redisAddr, redisPid = addr, redis.Process.Pid
 	}
 	for _, t := range targets {
 		t.port = freePort()
@@ -188,6 +199,9 @@ func runLoad(args []string) error {
 		if t.forwardAuth() {
 			t.pids = append(t.pids, auth.Process.Pid)
 		}
+		if t.name == "risk_redis" {
+			t.pids = append(t.pids, redisPid)
+		}
 	}
 	for _, t := range targets {
 		if err := waitListening(t.port, 20*time.Second); err != nil {
@@ -201,7 +215,7 @@ func runLoad(args []string) error {
 	flowHeaders := map[string]string{"User-Agent": benchUA, "X-Forwarded-For": c.clientIP}
 	var longest string
 	for _, t := range targets {
-		if t.name == "stepup" || t.name == "risk" {
+		if t.name == "stepup" || t.name == "risk" || t.name == "risk_redis" {
 			if t.cookie, err = mint(site(t.port), c.targetPath, flowHeaders); err != nil {
 				return fmt.Errorf("%s: minting a session: %w", t.name, err)
 			}
@@ -281,7 +295,7 @@ http://127.0.0.1:%d {
 	bind 127.0.0.1
 `, dir, port)
 	switch name {
-	case "stepup", "risk":
+	case "stepup", "risk", "risk_redis":
 		fmt.Fprintf(&b, `	stepup {
 		issuer %s
 		client_id bench
@@ -294,7 +308,10 @@ http://127.0.0.1:%d {
 		}
 		upstream_header X-Auth-User {http.auth.user.id}
 `, issuer, benchACR, benchACR)
-		if name == "risk" {
+		if name == "risk_redis" {
+			fmt.Fprintf(&b, "\t\tstate redis %s\n", c.redisAddr)
+		}
+		if name == "risk" || name == "risk_redis" {
 			lists := filepath.Join(c.repo, "stepup", "risk", "testdata")
 			fmt.Fprintf(&b, `		risk {
 			step_up 50

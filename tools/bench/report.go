@@ -89,14 +89,18 @@ func loadReport(c *loadConfig, targets []*target, before, after string) string {
 	if ctl := find("bytes"); ctl != nil {
 		fmt.Fprintf(&b, "- the same request bytes without stepup (cookie in, X-Auth-User out): %.3f× `reverse_proxy`, %+.1f µs CPU/req\n",
 			paired(ctl, base, ratio), paired(ctl, base, cpuDelta))
-		for _, name := range []string{"stepup", "risk"} {
+		for _, name := range []string{"stepup", "risk", "risk_redis"} {
 			if t := find(name); t != nil {
 				fmt.Fprintf(&b, "- %s against those same bytes (stepup's own work): %s, %+.1f µs CPU/req\n",
 					t.title, vsText(t, ctl), paired(t, ctl, cpuDelta))
 			}
 		}
 	}
-	for _, name := range []string{"stepup", "risk"} {
+	if rr, risk := find("risk_redis"), find("risk"); rr != nil && risk != nil {
+		fmt.Fprintf(&b, "- the shared store's cost: stepup + risk with `state redis` against the same with `state memory`: %s, %+.1f µs server CPU/req (the redis-server's CPU included, pinned beside Caddy)\n",
+			vsText(rr, risk), paired(rr, risk, cpuDelta))
+	}
+	for _, name := range []string{"stepup", "risk", "risk_redis"} {
 		if t := find(name); t != nil {
 			fmt.Fprintf(&b, "- Caddy RSS under load, %s: %+.1f MiB against plain Caddy\n", t.title, med(t, rss)-med(base, rss))
 		}
