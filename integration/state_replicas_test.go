@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,6 +39,12 @@ func stateSettings(redisAddr string) string {
 
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
+	return startClusterWith(t, "")
+}
+
+// startClusterWith is startCluster with extra stepup settings.
+func startClusterWith(t *testing.T, extra string) *cluster {
+	t.Helper()
 	c := &cluster{redis: redistest.Start(t), idp: hydra.Start(t, hydra.Options{}), up: startUpstream(t)}
 	site := siteConfig(c.idp.Issuer(), c.up.URL, stateSettings(c.redis.Addr)+fmt.Sprintf(`
 		rule fresh {
@@ -52,7 +60,8 @@ func startCluster(t *testing.T) *cluster {
 				ip_limit 60000
 				weight 60
 			}
-		}`, acrMFA, freqLimit))
+		}
+		%s`, acrMFA, freqLimit, extra))
 	bcPort := caddyproc.ReservePort(t)
 	backchannel := fmt.Sprintf(`http://127.0.0.1:%d {
 	stepup {
@@ -246,5 +255,41 @@ func TestReplicasKeepServingWhileTheStoreIsDownAndRecover(t *testing.T) {
 			code, _ := c.get(t, i, "/admin", cookie)
 			return code == http.StatusOK
 		})
+	}
+}
+
+// Step-ups of one subject started and never completed, spread over the
+// three replicas, are bounded cluster-wide: the fourth gets 429 with
+// Retry-After wherever it lands (max_attempts 3), because every replica
+// counts in the store.
+func TestAbandonedStepUpsAreRegulatedAcrossReplicas(t *testing.T) {
+	c := startClusterWith(t, `regulation {
+			max_attempts 3
+		}`)
+	cookie := c.signIn(t, acrPwd, "pwd")
+	start := func(i int) *http.Response {
+		b := c.nodes[i].Client()
+		b.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		u, _ := url.Parse(c.nodes[i].URL() + "/admin")
+		req := navigation(u)
+		req.AddCookie(cookie)
+		resp, err := b.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	// alice's sign-in itself was completed, so it does not count.
+	for i := range 3 {
+		if resp := start(i); resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), c.idp.Issuer()) {
+			t.Fatalf("step-up %d, on %s: %d to %q, want a redirect to the IdP", i+1, replicaNames[i], resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	for i := range 3 {
+		resp := start(i)
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("a 4th open step-up, on %s: %d (Retry-After %q), want 429 with Retry-After", replicaNames[i], resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
 	}
 }
