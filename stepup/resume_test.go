@@ -215,6 +215,22 @@ func TestHeldFormIsSentOnceAfterConfirmation(t *testing.T) {
 	}
 }
 
+// The hold cookie binds the browser to its held form; like our other
+// cookies it is stepup's, and the resumed form must not carry it upstream.
+func TestResumedFormCarriesNoneOfOurCookiesUpstream(t *testing.T) {
+	th := newTestHandler(t, fakeDiscovery(t, false).URL, nil)
+	id, hold := holdForm(t, th, "to=bob&amount=1")
+	cookies := "app=1; " + hold + "; " + th.cookieFor(t, th.session("urn:pwd", "pwd"))
+	token, _ := confirmPageFor(t, th, id, cookies)
+	out := confirm(t, th, id, token, "send", cookies)
+	if out.upstream == nil {
+		t.Fatalf("confirmed form did not reach the upstream: %d %s", out.rec.Code, out.rec.Body)
+	}
+	if got := out.upstream.Header.Values("Cookie"); len(got) != 1 || got[0] != "app=1" {
+		t.Fatalf("upstream Cookie %q, want only the site's own app=1", got)
+	}
+}
+
 func TestHeldFormRefusals(t *testing.T) {
 	th := newTestHandler(t, fakeDiscovery(t, false).URL, nil)
 	alice := th.cookieFor(t, th.session("urn:pwd", "pwd"))

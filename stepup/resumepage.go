@@ -110,6 +110,11 @@ func (h *Handler) confirmHeld(w http.ResponseWriter, r *http.Request, next caddy
 	}
 	h.holdMetrics().WithLabelValues("resumed").Inc()
 	r2 := newResumeRequest(r, hr)
+	if !h.KeepCookies {
+		// The page's request carried this browser's hold cookies; the
+		// form's own request never did, and the upstream has no use for them.
+		dropHoldCookies(r2.Header)
+	}
 	h.logger.Info("held form resumed", logRule(hr.Rule), logSubject(h, hr.Subject), logClientIP(h, r), logRequest(r2))
 	return h.ServeHTTP(w, r2, next)
 }
