@@ -16,5 +16,5 @@ func (c *clock) now() time.Time      { return time.Unix(0, c.t.Load()) }
 func (c *clock) add(d time.Duration) { c.t.Add(int64(d)) }
 
 func testStorage(t *testing.T) certmagic.Storage {
-	return &certmagic.FileStorage{Path: t.TempDir()}
+	return objectNameStorage{&certmagic.FileStorage{Path: t.TempDir()}}
 }

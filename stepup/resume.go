@@ -3,8 +3,9 @@ package stepup
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -180,13 +181,33 @@ func (h *Handler) holdCookie(r *http.Request, slot string) string {
 
 func (h *Handler) resumePath() string { return defaultResumePath }
 
+// newHeldID names a held form in storage: 32 random bytes in lower-case
+// hex, because some storages turn the key into an object name that refuses
+// upper case (the Kubernetes ingress controller keeps Caddy's storage in
+// Secrets, whose names are lower-case DNS subdomains).
+func newHeldID() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// validHeldID reports whether id has newHeldID's form.
+func validHeldID(id string) bool {
+	if len(id) != 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // loadHeld opens the held form id for the browser of r. Any mismatch is
 // errNotHeld; the record is not consumed.
 func (h *Handler) loadHeld(ctx context.Context, r *http.Request, id string) (*heldRequest, error) {
-	if len(id) != 43 {
-		return nil, errNotHeld
-	}
-	if _, err := base64.RawURLEncoding.DecodeString(id); err != nil {
+	if !validHeldID(id) {
 		return nil, errNotHeld
 	}
 	raw, err := h.storage.Load(ctx, holdStoragePrefix+id)

@@ -69,7 +69,7 @@ func (h *Handler) holdThenLogin(w http.ResponseWriter, r *http.Request, req *dec
 	if !ok {
 		return false, nil
 	}
-	id := randomToken()
+	id := newHeldID()
 	f := h.newFlow(w, r, req, s, h.resumePath()+"?id="+id, false)
 	f.Held = f.State
 	if err := h.hold(w, r, id, body, req, s, f.State); err != nil {

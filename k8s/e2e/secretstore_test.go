@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,7 +120,10 @@ func TestSecretStorageModelKeepsKeysInLabelledSecretsAndLocksWithLeases(t *testi
 
 	t.Run("the plugin's key files are valid Secret and Lease names", func(t *testing.T) {
 		dry := []string{metav1.DryRunAll}
-		for _, key := range []string{"stepup/cookie_keys.json", "stepup/assertion_keys.json"} {
+		// A held form's key has the handler's shape: stepup/held/ and 64
+		// lower-case hex digits (stepup/resume.go newHeldID).
+		held := "stepup/held/" + strings.Repeat("0123456789abcdef", 4)
+		for _, key := range []string{"stepup/cookie_keys.json", "stepup/assertion_keys.json", held} {
 			s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: secretstore.SecretName(key)}}
 			if _, err := client.CoreV1().Secrets(controllerNS).Create(ctx, s, metav1.CreateOptions{DryRun: dry}); err != nil {
 				t.Errorf("Secret for %s: %v", key, err)
