@@ -46,6 +46,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    }
 //	    risk { ... }                     # see docs/risk.md
 //	    state memory|redis <host:port...> { ... }  # see stepup/state
+//	    regulation { ... }               # bound failed step-ups; see RegulationConfig
 //	    session {
 //	        cookie_name  <name>
 //	        lifetime     <duration>
