@@ -12,7 +12,6 @@ import (
 	"io/fs"
 	"mime"
 	"net/http"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -259,48 +258,3 @@ func (h *Handler) dropHeld(ctx context.Context, id string) {
 		h.logger.Warn("held form: deleting from storage failed", zap.Error(err))
 	}
 }
-
-// newResumeRequest rebuilds the held request as the upstream must see it:
-// the original method, path, query, content type and body, with the
-// confirmation's headers (and so its cookies: the new session).
-func newResumeRequest(r *http.Request, hr *heldRequest) *http.Request {
-	r2 := r.Clone(context.WithValue(r.Context(), resumedKey{}, true))
-	r2.Method = hr.Method
-	r2.URL.Path, r2.URL.RawPath, r2.URL.RawQuery = hr.Path, "", hr.Query
-	r2.RequestURI = r2.URL.RequestURI()
-	r2.Body = io.NopCloser(bytes.NewReader(hr.Body))
-	r2.ContentLength = int64(len(hr.Body))
-	r2.Header.Set("Content-Type", hr.ContentType)
-	r2.Header.Del("Content-Length")
-	r2.Header.Del("Origin")
-	r2.Header.Del("Referer")
-	return r2
-}
-
-// dropHoldCookies removes the hold cookies from a Cookie header. The
-// other cookies of ours leave with the request's pass (dropOurCookies);
-// hold cookies are scoped to the confirmation page, so only a resumed
-// request carries them, and the check stays off every other request.
-func dropHoldCookies(h http.Header) {
-	lines := h["Cookie"]
-	var kept []string
-	for _, line := range lines {
-		for part := range strings.SplitSeq(line, ";") {
-			part = strings.TrimSpace(part)
-			name, _, _ := strings.Cut(part, "=")
-			if part != "" && !strings.HasPrefix(strings.TrimPrefix(name, "__Secure-"), holdCookieName+"_") {
-				kept = append(kept, part)
-			}
-		}
-	}
-	if len(kept) == 0 {
-		h.Del("Cookie")
-		return
-	}
-	h["Cookie"] = []string{strings.Join(kept, "; ")}
-}
-
-// resumedKey marks a resumed request: it is never held again.
-type resumedKey struct{}
-
-func resumed(r *http.Request) bool { v, _ := r.Context().Value(resumedKey{}).(bool); return v }
