@@ -64,8 +64,10 @@ func fires(e *risk.Engine, key uint64) bool {
 
 func TestFrequencyCountsMergeAcrossReplicasThroughRedis(t *testing.T) {
 	srv := redistest.Start(t)
-	a, b := sharedEngine(t, redisStore(t, srv.Addr), 5), sharedEngine(t, redisStore(t, srv.Addr), 5)
-	for i := range 4 {
+	// Limit 5000: B's own polls in eventually (at most 2,250 in 45 s)
+	// never reach it alone, so B firing shows A's 4999 arrived.
+	a, b := sharedEngine(t, redisStore(t, srv.Addr), 5000), sharedEngine(t, redisStore(t, srv.Addr), 5000)
+	for i := range 4999 {
 		if fires(a, 1) {
 			t.Fatalf("request %d on A fired below the limit", i+1)
 		}
@@ -73,16 +75,15 @@ func TestFrequencyCountsMergeAcrossReplicasThroughRedis(t *testing.T) {
 	if fires(b, 1) {
 		t.Fatal("B fired on its first request, before any sync")
 	}
-	// B keeps counting the session; once A's 4 arrive, its total passes 5.
 	eventually(t, "B scores A's requests", func() bool { return fires(b, 1) })
 }
 
 func TestFrequencyFallsBackToLocalCountsWhileRedisIsDown(t *testing.T) {
 	srv := redistest.Start(t)
-	// Limit 1000: B's own polls below (at most 500 in eventually's 10 s)
-	// never reach it alone; A's 1200 requests do.
-	a, b := sharedEngine(t, redisStore(t, srv.Addr), 1000), sharedEngine(t, redisStore(t, srv.Addr), 1000)
-	for range 1200 {
+	// Limit 5000: B's own polls below (at most 2,250 in eventually's 45 s)
+	// never reach it alone; A's 6000 requests do.
+	a, b := sharedEngine(t, redisStore(t, srv.Addr), 5000), sharedEngine(t, redisStore(t, srv.Addr), 5000)
+	for range 6000 {
 		fires(a, 2)
 	}
 	eventually(t, "B scores A's requests", func() bool { return fires(b, 2) })
@@ -92,7 +93,7 @@ func TestFrequencyFallsBackToLocalCountsWhileRedisIsDown(t *testing.T) {
 	// A keeps counting: its rounds fail until its client has redialled,
 	// and a failed round's counts are dropped.
 	eventually(t, "the store back, B scores A's requests again", func() bool {
-		for range 100 {
+		for range 500 {
 			fires(a, 4)
 		}
 		return fires(b, 4)
