@@ -131,9 +131,6 @@ func (p *Policy) Login(name string) (req *Requirement, ok bool) {
 // Risk is the risk step-up requirement, or nil without a risk block.
 func (p *Policy) Risk() *Requirement { return p.risk }
 
-// Levels ranks acr values for requirements rebuilt from a login flow.
-func (p *Policy) Levels() Levels { return p.levels }
-
 // Recreate rebuilds the requirement a login flow was started for, from the
 // values the flow carries, so the callback checks exactly what was asked.
 func (p *Policy) Recreate(name string, acr, amr []string, maxAge *time.Duration) *Requirement {

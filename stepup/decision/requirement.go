@@ -119,7 +119,7 @@ func (req *Requirement) Check(c *Claims, now time.Time) string {
 		return ""
 	}
 	if req.MaxAge == 0 {
-		if req.FreshPassOf(c, now) {
+		if req.freshPassOf(c, now) {
 			return ""
 		}
 		return ReasonMaxAge
@@ -130,9 +130,9 @@ func (req *Requirement) Check(c *Claims, now time.Time) string {
 	return ""
 }
 
-// FreshPassOf reports whether c holds the unspent one-request pass of a
+// freshPassOf reports whether c holds the unspent one-request pass of a
 // login made for this requirement within FreshPassWindow.
-func (req *Requirement) FreshPassOf(c *Claims, now time.Time) bool {
+func (req *Requirement) freshPassOf(c *Claims, now time.Time) bool {
 	return c.Valid(now) && c.LoginRule == req.Name && !c.FreshSpent && now.Sub(c.Issued) < FreshPassWindow
 }
 
