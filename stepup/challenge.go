@@ -8,7 +8,10 @@ import (
 	"time"
 
 	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
+	"github.com/caddy-stepup/caddy-stepup/stepup/provider"
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
 )
 
 // challengeBody is the JSON answer to an API client that must step up.
@@ -130,4 +133,22 @@ func (h *Handler) writeUnavailable(w http.ResponseWriter, r *http.Request, retry
 	w.Header().Set("Cache-Control", "no-store")
 	return h.refuse(w, r, refusal{status: http.StatusServiceUnavailable, code: errUnavailable,
 		description: "The identity provider is unavailable; try again shortly.", err: err})
+}
+
+// outageLogEvery spaces the warnings an IdP outage writes: every protected
+// request that needs a login is refused while it lasts, and a line each
+// would bury everything else in the log. Each line says how many refusals
+// it stands for; the requests metric still counts every one.
+const outageLogEvery = 10 * time.Second
+
+func (h *Handler) idpDown(w http.ResponseWriter, r *http.Request, err error) error {
+	wait, ok := provider.IsUnavailable(err)
+	if !ok {
+		return caddyhttp.Error(http.StatusServiceUnavailable, err)
+	}
+	if log, left := h.outageLog.allow(h.now()); log {
+		h.logger.Warn("identity provider unavailable; protected request refused",
+			zap.Error(err), zap.Int("refused_since_last_warning", left))
+	}
+	return h.writeUnavailable(w, r, wait, err)
 }

@@ -3,7 +3,6 @@ package stepup
 import (
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -90,22 +89,4 @@ func subjectOf(s *session.Session) string {
 		return ""
 	}
 	return s.Subject
-}
-
-// outageLogEvery spaces the warnings an IdP outage writes: every protected
-// request that needs a login is refused while it lasts, and a line each
-// would bury everything else in the log. Each line says how many refusals
-// it stands for; the requests metric still counts every one.
-const outageLogEvery = 10 * time.Second
-
-func (h *Handler) idpDown(w http.ResponseWriter, r *http.Request, err error) error {
-	wait, ok := provider.IsUnavailable(err)
-	if !ok {
-		return caddyhttp.Error(http.StatusServiceUnavailable, err)
-	}
-	if log, left := h.outageLog.allow(h.now()); log {
-		h.logger.Warn("identity provider unavailable; protected request refused",
-			zap.Error(err), zap.Int("refused_since_last_warning", left))
-	}
-	return h.writeUnavailable(w, r, wait, err)
 }

@@ -112,6 +112,33 @@ func (h *Handler) holdLifetime() time.Duration {
 	return time.Duration(h.HoldLifetime)
 }
 
+// holdThenLogin holds a form submission that fell short and starts the
+// login whose return path is the confirmation page. handled is false when
+// the form cannot be held (over the cap): the caller answers as before.
+func (h *Handler) holdThenLogin(w http.ResponseWriter, r *http.Request, req *decision.Requirement, s *session.Session) (handled bool, err error) {
+	if claims := claimsOf(s); req.Loops(&claims, h.now()) {
+		return false, nil
+	}
+	d, err := h.idp.ForLogin(r.Context())
+	if err != nil {
+		return true, h.idpDown(w, r, err)
+	}
+	body, ok := h.holdBody(r)
+	if !ok {
+		return false, nil
+	}
+	id := newHeldID()
+	f := h.newFlow(w, r, req, s, h.resumePath()+"?id="+id, false)
+	f.Held = f.State
+	if err := h.hold(w, r, id, body, req, s, f.State); err != nil {
+		h.logger.Warn("held form: could not store it", zap.Error(err), logRequest(r))
+		return false, nil
+	}
+	h.holdMetrics().WithLabelValues("held").Inc()
+	h.logger.Info("form held for step-up", logRule(req.Name), logSubject(h, subjectOf(s)), logClientIP(h, r), logRequest(r))
+	return true, h.sendFlow(w, r, d, req, s, &f)
+}
+
 // holdBody reads r's body within the cap. ok is false when the body is
 // over the cap or holding is over its bounds: the caller answers as before
 // holding existed.

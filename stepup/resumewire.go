@@ -2,7 +2,6 @@ package stepup
 
 import (
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
 
@@ -10,11 +9,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/dustin/go-humanize"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.uber.org/zap"
 
 	"github.com/caddy-stepup/caddy-stepup/internal/promreg"
-	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
-	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
 
 var holdCounter = sync.OnceValue(func() *prometheus.CounterVec {
@@ -53,33 +49,6 @@ var holdRegistered promreg.Once
 // maxHoldMaxBody bounds the setting: held forms live in storage and are
 // opened in memory.
 const maxHoldMaxBody = 1 << 20
-
-// holdThenLogin holds a form submission that fell short and starts the
-// login whose return path is the confirmation page. handled is false when
-// the form cannot be held (over the cap): the caller answers as before.
-func (h *Handler) holdThenLogin(w http.ResponseWriter, r *http.Request, req *decision.Requirement, s *session.Session) (handled bool, err error) {
-	if claims := claimsOf(s); req.Loops(&claims, h.now()) {
-		return false, nil
-	}
-	d, err := h.idp.ForLogin(r.Context())
-	if err != nil {
-		return true, h.idpDown(w, r, err)
-	}
-	body, ok := h.holdBody(r)
-	if !ok {
-		return false, nil
-	}
-	id := newHeldID()
-	f := h.newFlow(w, r, req, s, h.resumePath()+"?id="+id, false)
-	f.Held = f.State
-	if err := h.hold(w, r, id, body, req, s, f.State); err != nil {
-		h.logger.Warn("held form: could not store it", zap.Error(err), logRequest(r))
-		return false, nil
-	}
-	h.holdMetrics().WithLabelValues("held").Inc()
-	h.logger.Info("form held for step-up", logRule(req.Name), logSubject(h, subjectOf(s)), logClientIP(h, r), logRequest(r))
-	return true, h.sendFlow(w, r, d, req, s, &f)
-}
 
 // holdMaxBodyArg parses `hold_max_body <size>|off`: a size such as 64KiB,
 // or off (0) to turn holding off.
