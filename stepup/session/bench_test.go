@@ -107,7 +107,7 @@ func BenchmarkCachesWhenFull(b *testing.B) {
 			}
 		})
 		for _, cookie := range cookies[:sessionCacheSize] {
-			if st.cache.get(cookie, keys) == nil {
+			if st.cache.get(st.sealer.aad, cookie, keys) == nil {
 				b.Fatal("a session is missing from the cache")
 			}
 		}
@@ -115,7 +115,7 @@ func BenchmarkCachesWhenFull(b *testing.B) {
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {
-			st.cache.put(cookies[sessionCacheSize+i%1024], keys, s, now)
+			st.cache.put(st.sealer.aad, cookies[sessionCacheSize+i%1024], keys, s, now)
 			i++
 		}
 		b.ReportMetric(held, "heap-bytes-full")

@@ -7,23 +7,29 @@ import (
 	"time"
 )
 
+// testBinding is the provider and client binding of testStore's sealer.
+const testBinding = "https://idp\x00client"
+
 func TestCachedSessionsAreRetiredWithTheirKeySet(t *testing.T) {
 	c := newSessionCache(8)
 	now := time.Unix(1_800_000_000, 0)
 	s := &Session{Subject: "alice", Expires: now.Add(time.Hour)}
 	k1, k2 := &keySet{}, &keySet{}
-	c.put("cookie", k1, s, now)
-	if c.get("cookie", k1) != s {
+	c.put(testBinding, "cookie", k1, s, now)
+	if c.get(testBinding, "cookie", k1) != s {
 		t.Fatal("a cached session was not found")
 	}
-	if c.get("cookie", k2) != nil {
+	if c.get(testBinding, "cookie", k2) != nil {
 		t.Fatal("a session opened with an older key set was served")
 	}
-	if c.get("cookie2", k1) != nil || c.get("cooki", k1) != nil {
+	if c.get(testBinding, "cookie2", k1) != nil || c.get(testBinding, "cooki", k1) != nil {
 		t.Fatal("another cookie value was answered")
 	}
-	c.put("expired", k1, &Session{Subject: "bob", Expires: now}, now)
-	if c.get("expired", k1) != nil {
+	if c.get("https://other-idp\x00client", "cookie", k1) != nil || c.get("https://idp\x00other-client", "cookie", k1) != nil {
+		t.Fatal("a session opened for one provider and client was served to another")
+	}
+	c.put(testBinding, "expired", k1, &Session{Subject: "bob", Expires: now}, now)
+	if c.get(testBinding, "expired", k1) != nil {
 		t.Fatal("an expired session was cached")
 	}
 }
@@ -33,10 +39,10 @@ func TestSessionCacheStaysWithinItsBound(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	keys := &keySet{}
 	for i := range 1000 {
-		c.put(fmt.Sprint("cookie", i), keys, &Session{Subject: "u", Expires: now.Add(time.Hour)}, now)
+		c.put(testBinding, fmt.Sprint("cookie", i), keys, &Session{Subject: "u", Expires: now.Add(time.Hour)}, now)
 		held := 0
 		for j := range i + 1 {
-			if c.get(fmt.Sprint("cookie", j), keys) != nil {
+			if c.get(testBinding, fmt.Sprint("cookie", j), keys) != nil {
 				held++
 			}
 		}
@@ -44,7 +50,7 @@ func TestSessionCacheStaysWithinItsBound(t *testing.T) {
 			t.Fatalf("%d entries after %d puts, bound 16", held, i+1)
 		}
 	}
-	if c.get("cookie999", keys) == nil {
+	if c.get(testBinding, "cookie999", keys) == nil {
 		t.Fatal("the newest entry was evicted")
 	}
 }
@@ -58,11 +64,11 @@ func TestSessionCacheIsSafeForConcurrentUse(t *testing.T) {
 		wg.Go(func() {
 			for i := range 500 {
 				cookie := fmt.Sprint("cookie", (g*7+i)%64)
-				if s := c.get(cookie, keys); s != nil && s.Subject != cookie {
+				if s := c.get(testBinding, cookie, keys); s != nil && s.Subject != cookie {
 					t.Errorf("cookie %s answered with %s", cookie, s.Subject)
 					return
 				}
-				c.put(cookie, keys, &Session{Subject: cookie, Expires: now.Add(time.Hour)}, now)
+				c.put(testBinding, cookie, keys, &Session{Subject: cookie, Expires: now.Add(time.Hour)}, now)
 			}
 		})
 	}
@@ -73,8 +79,8 @@ func TestNoCacheHoldsNothing(t *testing.T) {
 	c := newSessionCache(0)
 	now := time.Unix(1_800_000_000, 0)
 	keys := &keySet{}
-	c.put("cookie", keys, &Session{Subject: "alice", Expires: now.Add(time.Hour)}, now)
-	if c.get("cookie", keys) != nil {
+	c.put(testBinding, "cookie", keys, &Session{Subject: "alice", Expires: now.Add(time.Hour)}, now)
+	if c.get(testBinding, "cookie", keys) != nil {
 		t.Fatal("a cache of size 0 answered")
 	}
 }

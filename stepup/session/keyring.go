@@ -49,6 +49,11 @@ type Keyring struct {
 	ring       *keystore.Ring[storedKey, keySet]
 	now        func() time.Time
 	lastReload atomic.Int64
+
+	// opened is the cache of sessions opened with these keys, shared by
+	// every store on the keyring (see sessionCache): a keyring shared
+	// across handlers and reloads shares what they opened.
+	opened *sessionCache
 }
 
 // reloadInterval bounds how often an unknown key id may trigger a storage read,
@@ -58,7 +63,7 @@ const reloadInterval = 30 * time.Second
 // NewKeyring returns a keyring over storage that adds a key every rotation;
 // now is its clock.
 func NewKeyring(storage certmagic.Storage, rotation time.Duration, now func() time.Time) *Keyring {
-	return &Keyring{now: now, ring: keystore.New(storage, now, keystore.Policy[storedKey, keySet]{
+	return &Keyring{now: now, opened: newSessionCache(sessionCacheSize), ring: keystore.New(storage, now, keystore.Policy[storedKey, keySet]{
 		Name:       "cookie keys",
 		StorageKey: KeysStorageKey,
 		Rotation:   rotation,

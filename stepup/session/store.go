@@ -3,19 +3,21 @@ package session
 import (
 	"context"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
 const sessionPurpose = "session"
 
 // Store reads and writes the session cookie: sealed with the keyring,
-// named and flagged by Cookies, opened sessions remembered in a bounded
-// cache.
+// named and flagged by Cookies, opened sessions remembered in the
+// keyring's bounded cache (shared with every store on the keyring).
 type Store struct {
 	sealer  *Sealer
 	cookies *Cookies
 	cache   *sessionCache
 	now     func() time.Time
+	opens   atomic.Uint64
 }
 
 // Option configures a Store.
@@ -24,13 +26,14 @@ type Option func(*Store)
 // WithClock sets the store's clock (default time.Now).
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
-// WithCacheSize bounds the cache of opened sessions; 0 opens every cookie.
-// Default: 4096.
+// WithCacheSize gives the store a cache of opened sessions of its own,
+// of n entries; 0 opens every cookie. Default: the keyring's cache, shared
+// by every store on it, of 4096 entries.
 func WithCacheSize(n int) Option { return func(s *Store) { s.cache = newSessionCache(n) } }
 
 // NewStore returns a store sealing with sealer and naming with cookies.
 func NewStore(sealer *Sealer, cookies *Cookies, opts ...Option) *Store {
-	s := &Store{sealer: sealer, cookies: cookies, cache: newSessionCache(sessionCacheSize), now: time.Now}
+	s := &Store{sealer: sealer, cookies: cookies, cache: sealer.ring.opened, now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}
@@ -50,9 +53,10 @@ func (st *Store) Read(r *http.Request) (*Session, error) {
 	// The key set before opening: should a rotation happen meanwhile, the
 	// cache entry is tagged with the older set and simply misses next time.
 	keys := st.sealer.ring.current()
-	if s := st.cache.get(raw, keys); s != nil {
+	if s := st.cache.get(st.sealer.aad, raw, keys); s != nil {
 		return s, nil
 	}
+	st.opens.Add(1)
 	// Opened in a recycled buffer: unmarshal copies what it keeps.
 	buf := st.sealer.buffer()
 	defer st.sealer.release(buf)
@@ -64,9 +68,13 @@ func (st *Store) Read(r *http.Request) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	st.cache.put(raw, keys, s, st.now())
+	st.cache.put(st.sealer.aad, raw, keys, s, st.now())
 	return s, nil
 }
+
+// Opens returns how many session cookies this store has opened (decrypted
+// and decoded) rather than found in the cache.
+func (st *Store) Opens() uint64 { return st.opens.Load() }
 
 // Seal returns the session cookie's value for s.
 func (st *Store) Seal(ctx context.Context, s *Session) (string, error) {

@@ -139,7 +139,7 @@ func TestCookiesThatDoNotOpenAreRefusedAndNeverCached(t *testing.T) {
 		if s != nil || !errors.Is(err, ErrSealed) {
 			t.Fatalf("a tampered cookie: %+v, %v; want ErrSealed", s, err)
 		}
-		if st.cache.get(bad, keys) != nil {
+		if st.cache.get(st.sealer.aad, bad, keys) != nil {
 			t.Fatal("a cookie that did not open was cached")
 		}
 	}
@@ -193,7 +193,7 @@ func TestKeyRotationRetiresCachedSessions(t *testing.T) {
 	}
 	r := cookieRequest("stepup=" + sealed)
 	before := st.sealer.ring.current()
-	if mustRead(t, st, r) == nil || st.cache.get(sealed, before) == nil {
+	if mustRead(t, st, r) == nil || st.cache.get(st.sealer.aad, sealed, before) == nil {
 		t.Fatal("session not opened and cached")
 	}
 	c.add(25 * time.Hour)
@@ -204,7 +204,7 @@ func TestKeyRotationRetiresCachedSessions(t *testing.T) {
 	if after == before {
 		t.Fatal("the keys did not rotate")
 	}
-	if st.cache.get(sealed, after) != nil {
+	if st.cache.get(st.sealer.aad, sealed, after) != nil {
 		t.Fatal("an entry from the old key set answered under the new one")
 	}
 	if mustRead(t, st, r) == nil {
