@@ -82,4 +82,27 @@ func BenchmarkFirstRequestAfterReload(b *testing.B) {
 			b.Fatalf("%d of %d warm requests passed", passed, b.N)
 		}
 	})
+	// warm-after-provision is warm with a throwaway handler provisioned
+	// and cleaned up (untimed) before each request, as first has: what
+	// that does to the CPU caches and the collector, without a new
+	// handler serving. first minus this is what a new handler itself costs.
+	b.Run("warm-after-provision", func(b *testing.B) {
+		h, cancel := provision()
+		defer func() { cancel(); _ = h.Cleanup() }()
+		serve(b, h, prepared(h))
+		passed = 0
+		for range b.N {
+			b.StopTimer()
+			other, cancelOther := provision()
+			r := prepared(h)
+			b.StartTimer()
+			serve(b, h, r)
+			b.StopTimer()
+			cancelOther()
+			_ = other.Cleanup()
+		}
+		if passed != b.N {
+			b.Fatalf("%d of %d warm requests passed", passed, b.N)
+		}
+	})
 }
