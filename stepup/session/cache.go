@@ -45,9 +45,10 @@ type sessionEntry struct {
 	s    *Session
 }
 
-// sessionCacheSize bounds the cache: about 2.9 MB when full (~700 bytes an
-// entry, BenchmarkCachesWhenFull). Beyond that many active sessions,
-// cookies are simply opened as they would be without the cache.
+// sessionCacheSize bounds a keyring's cache: about 3.1 MB when full (~770
+// bytes an entry, BenchmarkCachesWhenFull), whatever the number of
+// handlers. Beyond that many active sessions, cookies are simply opened as
+// they would be without the cache.
 const sessionCacheSize = 4096
 
 // newSessionCache returns a cache of size entries, or nil (no cache) for 0.
