@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -137,24 +136,6 @@ func (h *Handler) holdThenLogin(w http.ResponseWriter, r *http.Request, req *dec
 	h.holdMetrics().WithLabelValues("held").Inc()
 	h.logger.Info("form held for step-up", logRule(req.Name), logSubject(h, subjectOf(s)), logClientIP(h, r), logRequest(r))
 	return true, h.sendFlow(w, r, d, req, s, &f)
-}
-
-// holdBody reads r's body within the cap. ok is false when the body is
-// over the cap or holding is over its bounds: the caller answers as before
-// holding existed.
-func (h *Handler) holdBody(r *http.Request) (body []byte, ok bool) {
-	limit := h.holdMaxBody()
-	if r.ContentLength > limit {
-		return nil, false
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		return nil, false // a client that stopped sending: nothing to hold
-	}
-	if int64(len(body)) > limit || !h.holdAllowed(r) {
-		return nil, false
-	}
-	return body, true
 }
 
 // hold seals r with its body and stores it under id, bound to the login

@@ -3,6 +3,7 @@ package stepup
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"net"
 	"net/http"
@@ -28,6 +29,24 @@ const (
 // holdState is the handler's bookkeeping of held forms.
 type holdState struct {
 	lastSweep atomic.Int64 // unix nanoseconds
+}
+
+// holdBody reads r's body within the cap. ok is false when the body is
+// over the cap or holding is over its bounds: the caller answers as before
+// holding existed.
+func (h *Handler) holdBody(r *http.Request) (body []byte, ok bool) {
+	limit := h.holdMaxBody()
+	if r.ContentLength > limit {
+		return nil, false
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, false // a client that stopped sending: nothing to hold
+	}
+	if int64(len(body)) > limit || !h.holdAllowed(r) {
+		return nil, false
+	}
+	return body, true
 }
 
 // holdAllowed counts this hold against the bounds; false (or an
