@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -205,31 +204,4 @@ func describe(reason string, req *decision.Requirement) string {
 		return "authentication more recent than " + req.MaxAge.String() + " is required"
 	}
 	return reason
-}
-
-// writeUnavailable answers 503 with Retry-After: the IdP is needed and down,
-// and a protected route must not open because of it.
-func (h *Handler) writeUnavailable(w http.ResponseWriter, r *http.Request, retryAfter time.Duration, err error) error {
-	w.Header().Set("Retry-After", strconv.Itoa(int(retryAfter.Round(time.Second)/time.Second)))
-	w.Header().Set("Cache-Control", "no-store")
-	return h.refuse(w, r, refusal{status: http.StatusServiceUnavailable, code: errUnavailable,
-		description: "The identity provider is unavailable; try again shortly.", err: err})
-}
-
-// outageLogEvery spaces the warnings an IdP outage writes: every protected
-// request that needs a login is refused while it lasts, and a line each
-// would bury everything else in the log. Each line says how many refusals
-// it stands for; the requests metric still counts every one.
-const outageLogEvery = 10 * time.Second
-
-func (h *Handler) idpDown(w http.ResponseWriter, r *http.Request, err error) error {
-	wait, ok := provider.IsUnavailable(err)
-	if !ok {
-		return caddyhttp.Error(http.StatusServiceUnavailable, err)
-	}
-	if log, left := h.outageLog.allow(h.now()); log {
-		h.logger.Warn("identity provider unavailable; protected request refused",
-			zap.Error(err), zap.Int("refused_since_last_warning", left))
-	}
-	return h.writeUnavailable(w, r, wait, err)
 }

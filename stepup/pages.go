@@ -1,28 +1,11 @@
 package stepup
 
 import (
-	"html/template"
 	"net/http"
 
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 )
-
-var failurePage = template.Must(template.New("failure").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>{{.Title}}</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}
-h1{font-size:1.4rem}code{background:#f3f3f3;padding:.1rem .3rem}</style></head>
-<body><h1>{{.Title}}</h1><p>{{.Message}}</p><p><a href="/">Back to the start page</a></p>
-<p><small>Reference: <code>{{.Reason}}</code></small></p></body></html>
-`))
-
-// page is what the failure page shows.
-type page struct {
-	Title   string
-	Message string
-	Reason  string
-}
 
 // renderFailure refuses a login with a short page (or hands it to
 // handle_errors with {http.stepup.error} login_failed, the message in

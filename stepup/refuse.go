@@ -3,10 +3,16 @@ package stepup
 import (
 	"encoding/json"
 	"errors"
+	"html/template"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/provider"
 )
 
 // Error codes in {http.stepup.error} besides the RFC 9470/6750 ones.
@@ -79,4 +85,47 @@ func errorRoutesFor(r *http.Request) bool {
 		}
 	}
 	return false
+}
+
+// writeUnavailable answers 503 with Retry-After: the IdP is needed and down,
+// and a protected route must not open because of it.
+func (h *Handler) writeUnavailable(w http.ResponseWriter, r *http.Request, retryAfter time.Duration, err error) error {
+	w.Header().Set("Retry-After", strconv.Itoa(int(retryAfter.Round(time.Second)/time.Second)))
+	w.Header().Set("Cache-Control", "no-store")
+	return h.refuse(w, r, refusal{status: http.StatusServiceUnavailable, code: errUnavailable,
+		description: "The identity provider is unavailable; try again shortly.", err: err})
+}
+
+// outageLogEvery spaces the warnings an IdP outage writes: every protected
+// request that needs a login is refused while it lasts, and a line each
+// would bury everything else in the log. Each line says how many refusals
+// it stands for; the requests metric still counts every one.
+const outageLogEvery = 10 * time.Second
+
+func (h *Handler) idpDown(w http.ResponseWriter, r *http.Request, err error) error {
+	wait, ok := provider.IsUnavailable(err)
+	if !ok {
+		return caddyhttp.Error(http.StatusServiceUnavailable, err)
+	}
+	if log, left := h.outageLog.allow(h.now()); log {
+		h.logger.Warn("identity provider unavailable; protected request refused",
+			zap.Error(err), zap.Int("refused_since_last_warning", left))
+	}
+	return h.writeUnavailable(w, r, wait, err)
+}
+
+var failurePage = template.Must(template.New("failure").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>{{.Title}}</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}
+h1{font-size:1.4rem}code{background:#f3f3f3;padding:.1rem .3rem}</style></head>
+<body><h1>{{.Title}}</h1><p>{{.Message}}</p><p><a href="/">Back to the start page</a></p>
+<p><small>Reference: <code>{{.Reason}}</code></small></p></body></html>
+`))
+
+// page is what the failure page shows.
+type page struct {
+	Title   string
+	Message string
+	Reason  string
 }

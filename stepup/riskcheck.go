@@ -2,7 +2,6 @@ package stepup
 
 import (
 	"net/http"
-	"net/netip"
 	"strconv"
 	"time"
 
@@ -61,19 +60,6 @@ func (h *Handler) assessRisk(w http.ResponseWriter, r *http.Request, repl *caddy
 		return nil, false
 	})
 	return v
-}
-
-// clientIP is Caddy's client_ip: the remote address, or the forwarded one
-// when the connection comes from a trusted proxy. Never a raw header.
-func clientIP(r *http.Request) netip.Addr {
-	s, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
-	ip, err := netip.ParseAddr(s)
-	if err != nil {
-		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-			return ap.Addr()
-		}
-	}
-	return ip
 }
 
 // deviceHash identifies the browser for the new_device signal: its device

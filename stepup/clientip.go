@@ -1,0 +1,21 @@
+package stepup
+
+import (
+	"net/http"
+	"net/netip"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+// clientIP is Caddy's client_ip: the remote address, or the forwarded one
+// when the connection comes from a trusted proxy. Never a raw header.
+func clientIP(r *http.Request) netip.Addr {
+	s, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
+	ip, err := netip.ParseAddr(s)
+	if err != nil {
+		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+			return ap.Addr()
+		}
+	}
+	return ip
+}
