@@ -9,26 +9,17 @@ import (
 	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 )
 
-// act carries out a decision: refuse, challenge, or pass the request on
-// with its identity.
+// act carries out a decision, each outcome one call: the risk denial
+// (riskact.go), the challenge (challenge.go), or the request passed on
+// with its identity (identity.go). A pass that rests on a max_age 0 login
+// spends it first (freshpass.go); one already spent is challenged for a
+// fresh login instead.
 func (h *Handler) act(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, repl *caddy.Replacer, d decision.Decision, c credentials, v *riskVerdict) error {
 	if h.decided != nil {
 		h.decided(d)
 	}
-	if d.WouldDeny {
-		h.recordWouldDeny(r, d.Matched, v)
-	}
-	switch d.Outcome {
-	case decision.Deny:
-		return h.denyRisky(w, r, repl, ruleNameOf(d.Matched), v)
-	case decision.Challenge:
-		if d.Reason == decision.ReasonInvalidToken {
-			return h.refuseBearer(w, r, next, repl, d.Requirement, c.refused)
-		}
-		if d.ForRisk {
-			return h.fallShort(w, r, next, repl, d.Requirement, c.s, decision.RiskName, c.bearer, h.describeRisk(v, d.Reason, d.Requirement), riskLogFields(v)...)
-		}
-		return h.fallShort(w, r, next, repl, d.Requirement, c.s, d.Reason, c.bearer, describe(d.Reason, d.Requirement))
+	if denied, err := h.applyDeny(w, r, repl, &d, v); denied {
+		return err
 	}
 	if d.FreshPass != nil {
 		ok, err := h.spendFreshPass(w, r, c.s)
@@ -36,13 +27,11 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, next caddyhttp.Han
 			return err
 		}
 		if !ok {
-			return h.fallShort(w, r, next, repl, d.FreshPass, c.s, decision.ReasonMaxAge, c.bearer, describe(decision.ReasonMaxAge, d.FreshPass))
+			d = d.Spent()
 		}
 	}
-	if d.Requirement == nil {
-		return h.passUnprotected(w, r, next)
+	if d.Outcome == decision.Challenge {
+		return h.challenge(w, r, next, repl, &d, &c, v)
 	}
-	h.metrics.passed.Inc()
-	h.pass(r, repl, d.Requirement, c.s, outcomePass)
-	return next.ServeHTTP(w, r)
+	return h.passOn(w, r, next, repl, d.Requirement, c.s)
 }

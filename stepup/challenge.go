@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +17,19 @@ import (
 	"github.com/caddy-stepup/caddy-stepup/stepup/provider"
 	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
+
+// challenge answers a decision to challenge: a bearer token that did not
+// verify, a risk step-up (its score and signals in the audit event), or a
+// requirement the credentials fall short of.
+func (h *Handler) challenge(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, repl *caddy.Replacer, d *decision.Decision, c *credentials, v *riskVerdict) error {
+	switch {
+	case d.Reason == decision.ReasonInvalidToken:
+		return h.refuseBearer(w, r, next, repl, d.Requirement, c.refused)
+	case d.ForRisk:
+		return h.fallShort(w, r, next, repl, d.Requirement, c.s, decision.RiskName, c.bearer, h.describeRisk(v, d.Reason, d.Requirement), riskLogFields(v)...)
+	}
+	return h.fallShort(w, r, next, repl, d.Requirement, c.s, d.Reason, c.bearer, describe(d.Reason, d.Requirement))
+}
 
 // fallShort answers a request whose credentials do not meet req: an
 // RFC 9470 challenge for API clients and bearer tokens, a redirect to the
@@ -204,4 +218,21 @@ func describe(reason string, req *decision.Requirement) string {
 		return "authentication more recent than " + req.MaxAge.String() + " is required"
 	}
 	return reason
+}
+
+// describeRisk explains a risk step-up for people and error_description.
+// The score and the signals that fired stay out of it unless the risk block
+// sets expose_reasons: they would tell an attacker which signal to evade.
+// The audit event always carries them (riskLogFields).
+func (h *Handler) describeRisk(v *riskVerdict, reason string, req *decision.Requirement) string {
+	if h.riskConfig.ExposeReasons {
+		return "risk score " + strconv.Itoa(v.result.Score) + " (" + v.result.Reasons() + "): " + describe(reason, req)
+	}
+	return "additional verification is required: " + describe(reason, req)
+}
+
+// riskLogFields are a risk decision's score and per-signal reasons for
+// the audit log.
+func riskLogFields(v *riskVerdict) []zap.Field {
+	return []zap.Field{zap.Int("risk_score", v.result.Score), zap.String("risk_reasons", v.result.Reasons())}
 }

@@ -14,6 +14,17 @@ import (
 	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
 
+// passOn sends on a request that met what was asked of it: with the
+// identity it was judged by, or, when nothing was asked, without one.
+func (h *Handler) passOn(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, repl *caddy.Replacer, req *decision.Requirement, s *session.Session) error {
+	if req == nil {
+		return h.passUnprotected(w, r, next)
+	}
+	h.metrics.passed.Inc()
+	h.pass(r, repl, req, s, outcomePass)
+	return next.ServeHTTP(w, r)
+}
+
 // pass records who the request is from, for placeholders and upstream
 // headers, and removes our cookies before the request travels on.
 func (h *Handler) pass(r *http.Request, repl *caddy.Replacer, req *decision.Requirement, s *session.Session, result string) {

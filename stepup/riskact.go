@@ -1,7 +1,7 @@
 package stepup
 
-// Acting on a risk verdict: the denial, the report-only record of one, and
-// what a risk step-up tells the user and the audit log.
+// Acting on the risk deny threshold: the denial, and the report-only
+// record of one.
 
 import (
 	"net/http"
@@ -11,6 +11,19 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 )
+
+// applyDeny carries out the deny threshold: a Deny refuses the request
+// (denied is true), and a denial that report-only mode skipped is logged
+// and counted before the request goes on to be challenged or passed.
+func (h *Handler) applyDeny(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, d *decision.Decision, v *riskVerdict) (denied bool, err error) {
+	if d.WouldDeny {
+		h.recordWouldDeny(r, d.Matched, v)
+	}
+	if d.Outcome != decision.Deny {
+		return false, nil
+	}
+	return true, h.denyRisky(w, r, repl, ruleNameOf(d.Matched), v)
+}
 
 // denyRisky refuses a request whose score is above the deny threshold.
 func (h *Handler) denyRisky(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, ruleName string, v *riskVerdict) error {
@@ -34,23 +47,6 @@ func (h *Handler) denyRisky(w http.ResponseWriter, r *http.Request, repl *caddy.
 		f.json = map[string]string{"error": errAccessDenied, "error_description": description}
 	}
 	return h.refuse(w, r, f)
-}
-
-// describeRisk explains a risk step-up for people and error_description.
-// The score and the signals that fired stay out of it unless the risk block
-// sets expose_reasons: they would tell an attacker which signal to evade.
-// The audit event always carries them (riskLogFields).
-func (h *Handler) describeRisk(v *riskVerdict, reason string, req *decision.Requirement) string {
-	if h.riskConfig.ExposeReasons {
-		return "risk score " + strconv.Itoa(v.result.Score) + " (" + v.result.Reasons() + "): " + describe(reason, req)
-	}
-	return "additional verification is required: " + describe(reason, req)
-}
-
-// riskLogFields are a risk decision's score and per-signal reasons for
-// the audit log.
-func riskLogFields(v *riskVerdict) []zap.Field {
-	return []zap.Field{zap.Int("risk_score", v.result.Score), zap.String("risk_reasons", v.result.Reasons())}
 }
 
 // recordWouldDeny logs and counts a denial that report-only mode skipped.

@@ -56,6 +56,12 @@ type Decision struct {
 	FreshPass *Requirement
 }
 
+// Spent is the decision once its FreshPass turns out to be used already:
+// a challenge for FreshPass with ReasonMaxAge.
+func (d Decision) Spent() Decision {
+	return Decision{Outcome: Challenge, Matched: d.Matched, Requirement: d.FreshPass, Reason: ReasonMaxAge}
+}
+
 // Decide judges a request: a bearer token that did not verify first, then
 // the risk deny threshold, then the matched requirement, then, above the
 // step-up threshold, the risk requirement; a request that meets all of
