@@ -19,3 +19,13 @@ func clientIP(r *http.Request) netip.Addr {
 	}
 	return ip
 }
+
+// platformHint is the Sec-CH-UA-Platform client hint. The header map is
+// read with the canonical key: Header.Get("Sec-CH-UA-Platform") would
+// canonicalise, and allocate, on every request.
+func platformHint(r *http.Request) string {
+	if v := r.Header["Sec-Ch-Ua-Platform"]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}

@@ -46,12 +46,3 @@ func (h *Handler) readCredentials(w http.ResponseWriter, r *http.Request, req *d
 	s, err := h.checkRevoked(w, h.readSession(r), req != nil)
 	return credentials{s: s}, err
 }
-
-// claimsOf is what the decision reads of a session; a nil session has none.
-func claimsOf(s *session.Session) decision.Claims {
-	if s == nil {
-		return decision.Claims{}
-	}
-	return decision.Claims{Subject: s.Subject, ACR: s.ACR, AMR: s.AMR, AuthTime: s.AuthTime, Issued: s.Issued,
-		Expires: s.Expires, LoginRule: s.LoginRule, FreshSpent: s.FreshSpent}
-}

@@ -80,16 +80,6 @@ func (h *Handler) deviceHash(w http.ResponseWriter, r *http.Request) uint64 {
 	return risk.DeviceHash(id, r.UserAgent(), platformHint(r))
 }
 
-// platformHint is the Sec-CH-UA-Platform client hint. The header map is
-// read with the canonical key: Header.Get("Sec-CH-UA-Platform") would
-// canonicalise, and allocate, on every request.
-func platformHint(r *http.Request) string {
-	if v := r.Header["Sec-Ch-Ua-Platform"]; len(v) > 0 {
-		return v[0]
-	}
-	return ""
-}
-
 // recordLogin notes the risk baseline in a freshly minted session. Only a
 // login that meets the risk requirement records a new one: otherwise a
 // password login (any rule's, or the login endpoint's) would reset the
