@@ -11,27 +11,34 @@ import (
 
 	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddy-stepup/caddy-stepup/stepup/provider"
-	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
 
-// challenge answers a decision to challenge: a bearer token that did not
-// verify, a risk step-up (its score and signals in the audit event), or a
-// requirement the credentials fall short of.
+// challenge answers a request the decision says must step up: a bearer
+// token that did not verify (503 while the IdP's keys cannot be fetched),
+// a risk step-up (its score and signals in the audit event), or a
+// requirement the credentials fall short of. The answer is an RFC 9470
+// challenge for API clients and bearer tokens, a held form and a login for
+// a browser's form submission that can be held, a redirect to the IdP for
+// browser navigations, or, in report-only mode, a recorded pass.
 func (h *Handler) challenge(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, repl *caddy.Replacer, d *decision.Decision, c *credentials, v *riskVerdict) error {
+	req, s, reason, bearer := d.Requirement, c.s, d.Reason, c.bearer
+	var description string
+	var extra []zap.Field // added to the audit event
 	switch {
-	case d.Reason == decision.ReasonInvalidToken:
-		return h.refuseBearer(w, r, next, repl, d.Requirement, c.refused)
+	case reason == decision.ReasonInvalidToken:
+		if wait, down := provider.IsUnavailable(c.refused); down {
+			h.metrics.requests.WithLabelValues(outcomeError).Inc()
+			return h.writeUnavailable(w, r, wait, c.refused)
+		}
+		if ce := h.logger.Check(zapcore.DebugLevel, "bearer token refused"); ce != nil {
+			ce.Write(zap.String("detail", c.refused.Error()), logRequest(r))
+		}
+		s, bearer, description = nil, true, "the access token is invalid or expired"
 	case d.ForRisk:
-		return h.fallShort(w, r, next, repl, d.Requirement, c.s, decision.RiskName, c.bearer, h.describeRisk(v, d.Reason, d.Requirement), riskLogFields(v)...)
+		reason, description, extra = decision.RiskName, h.describeRisk(v, d.Reason, req), riskLogFields(v)
+	default:
+		description = describe(reason, req)
 	}
-	return h.fallShort(w, r, next, repl, d.Requirement, c.s, d.Reason, c.bearer, describe(d.Reason, d.Requirement))
-}
-
-// fallShort answers a request whose credentials do not meet req: an
-// RFC 9470 challenge for API clients and bearer tokens, a redirect to the
-// IdP for browser navigations, or, in report-only mode, a recorded pass.
-// extra is added to the audit event (a risk challenge's score and reasons).
-func (h *Handler) fallShort(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, repl *caddy.Replacer, req *decision.Requirement, s *session.Session, reason string, bearer bool, description string, extra ...zap.Field) error {
 	mode := "enforce"
 	if req.ReportOnly {
 		mode = outcomeReportOnly
@@ -39,60 +46,41 @@ func (h *Handler) fallShort(w http.ResponseWriter, r *http.Request, next caddyht
 	h.metrics.challenges.WithLabelValues(req.Name, reason, mode).Inc()
 	repl.Set("http.stepup.rule", req.Name)
 	repl.Set("http.stepup.reason", reason)
-	if c := h.logger.Check(zapcore.InfoLevel, "step-up required"); c != nil {
+	if ce := h.logger.Check(zapcore.InfoLevel, "step-up required"); ce != nil {
 		fields := append([]zap.Field{logRule(req.Name), zap.String("reason", reason), zap.String("mode", mode),
 			logSubject(h, subjectOf(s)), logClientIP(h, r), logRequest(r)}, logSession(s)...)
 		if len(extra) == 0 {
 			// A rule's challenge: the score, if the request was scored.
 			extra = logRiskOf(h, repl)
 		}
-		c.Write(append(fields, extra...)...)
+		ce.Write(append(fields, extra...)...)
 	}
 	if req.ReportOnly {
 		h.metrics.requests.WithLabelValues(outcomeReportOnly).Inc()
-		if s.Valid(h.now()) {
-			h.pass(r, repl, req, s, outcomeReportOnly)
-		} else {
-			repl.Set("http.stepup.result", outcomeReportOnly)
-			h.dropOurCookies(r)
-		}
-		return next.ServeHTTP(w, r)
+		return h.passReportOnly(w, r, next, repl, req, s)
 	}
 	h.metrics.requests.WithLabelValues(outcomeChallenged).Inc()
 	repl.Set("http.stepup.result", "challenge")
-	if reason == decision.ReasonInvalidToken {
-		return h.writeAPIChallenge(w, r, req, errInvalidToken, description)
-	}
 	if bearer || !isNavigation(r) {
-		if !bearer && !resumed(r) && h.holdable(r) {
-			if handled, err := h.holdThenLogin(w, r, req, s); handled {
+		if !bearer {
+			if held, err := h.holdThenLogin(w, r, req, s); held {
 				return err
 			}
 		}
-		return h.writeAPIChallenge(w, r, req, errInsufficientAuth, description)
+		code := errInsufficientAuth
+		if reason == decision.ReasonInvalidToken {
+			code = errInvalidToken
+		}
+		return h.writeAPIChallenge(w, r, req, code, description)
 	}
 	if claims := claimsOf(s); req.Loops(&claims, h.now()) {
 		return h.renderFailure(w, r, fail(http.StatusForbidden, "loop",
 			"You signed in, but the sign-in still does not meet this page's requirement ("+description+"). Contact your administrator.",
 			fmt.Errorf("login for rule %q just completed but %s still fails", req.Name, reason)))
 	}
-	d, err := h.idp.ForLogin(r.Context())
+	discovery, err := h.idp.ForLogin(r.Context())
 	if err != nil {
 		return h.idpDown(w, r, err)
 	}
-	return h.startLogin(w, r, d, req, s, r.URL.RequestURI(), false)
-}
-
-// refuseBearer answers a bearer token that did not verify on a path a rule
-// covers: 503 while the IdP's keys cannot be fetched, else an invalid_token
-// challenge.
-func (h *Handler) refuseBearer(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, repl *caddy.Replacer, req *decision.Requirement, err error) error {
-	if wait, down := provider.IsUnavailable(err); down {
-		h.metrics.requests.WithLabelValues(outcomeError).Inc()
-		return h.writeUnavailable(w, r, wait, err)
-	}
-	if c := h.logger.Check(zapcore.DebugLevel, "bearer token refused"); c != nil {
-		c.Write(zap.String("detail", err.Error()), logRequest(r))
-	}
-	return h.fallShort(w, r, next, repl, req, nil, decision.ReasonInvalidToken, true, "the access token is invalid or expired")
+	return h.startLogin(w, r, discovery, req, s, r.URL.RequestURI(), false)
 }

@@ -25,6 +25,19 @@ func (h *Handler) passOn(w http.ResponseWriter, r *http.Request, next caddyhttp.
 	return next.ServeHTTP(w, r)
 }
 
+// passReportOnly sends on a request that fell short of a report-only
+// requirement: with the session's identity while the session is valid,
+// without one otherwise.
+func (h *Handler) passReportOnly(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, repl *caddy.Replacer, req *decision.Requirement, s *session.Session) error {
+	if s.Valid(h.now()) {
+		h.pass(r, repl, req, s, outcomeReportOnly)
+	} else {
+		repl.Set("http.stepup.result", outcomeReportOnly)
+		h.dropOurCookies(r)
+	}
+	return next.ServeHTTP(w, r)
+}
+
 // pass records who the request is from, for placeholders and upstream
 // headers, and removes our cookies before the request travels on.
 func (h *Handler) pass(r *http.Request, repl *caddy.Replacer, req *decision.Requirement, s *session.Session, result string) {

@@ -113,8 +113,12 @@ func (h *Handler) holdLifetime() time.Duration {
 
 // holdThenLogin holds a form submission that fell short and starts the
 // login whose return path is the confirmation page. handled is false when
-// the form cannot be held (over the cap): the caller answers as before.
+// the form cannot be held (not a holdable form, one already resumed, over
+// the cap): the caller answers as before.
 func (h *Handler) holdThenLogin(w http.ResponseWriter, r *http.Request, req *decision.Requirement, s *session.Session) (handled bool, err error) {
+	if resumed(r) || !h.holdable(r) {
+		return false, nil
+	}
 	if claims := claimsOf(s); req.Loops(&claims, h.now()) {
 		return false, nil
 	}

@@ -1,33 +1,33 @@
 package stepup
 
-// Acting on the risk deny threshold: the denial, and the report-only
+// Acting on the risk deny threshold: the denial, or the report-only
 // record of one.
 
 import (
 	"net/http"
 	"strconv"
 
-	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 )
 
-// applyDeny carries out the deny threshold: a Deny refuses the request
-// (denied is true), and a denial that report-only mode skipped is logged
-// and counted before the request goes on to be challenged or passed.
+// applyDeny carries out the risk deny threshold: a Deny refuses the
+// request (denied is true); a denial that report-only mode skipped is
+// logged and counted, and the request goes on to be challenged or passed.
 func (h *Handler) applyDeny(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, d *decision.Decision, v *riskVerdict) (denied bool, err error) {
-	if d.WouldDeny {
-		h.recordWouldDeny(r, d.Matched, v)
-	}
 	if d.Outcome != decision.Deny {
+		if d.WouldDeny {
+			ruleName := ruleNameOf(d.Matched)
+			h.metrics.challenges.WithLabelValues(ruleName, "risk_deny", outcomeReportOnly).Inc()
+			h.logger.Info("request would be denied (report only)",
+				logRule(ruleName), zap.String("reason", "risk"), zap.Int("risk_score", v.result.Score),
+				zap.String("risk_reasons", v.result.Reasons()), logClientIP(h, r), logRequest(r))
+		}
 		return false, nil
 	}
-	return true, h.denyRisky(w, r, repl, ruleNameOf(d.Matched), v)
-}
-
-// denyRisky refuses a request whose score is above the deny threshold.
-func (h *Handler) denyRisky(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, ruleName string, v *riskVerdict) error {
-	reasons := v.result.Reasons()
+	ruleName, reasons := ruleNameOf(d.Matched), v.result.Reasons()
 	h.metrics.requests.WithLabelValues(outcomeDenied).Inc()
 	repl.Set("http.stepup.rule", ruleName)
 	repl.Set("http.stepup.result", outcomeDenied)
@@ -46,15 +46,7 @@ func (h *Handler) denyRisky(w http.ResponseWriter, r *http.Request, repl *caddy.
 	} else {
 		f.json = map[string]string{"error": errAccessDenied, "error_description": description}
 	}
-	return h.refuse(w, r, f)
-}
-
-// recordWouldDeny logs and counts a denial that report-only mode skipped.
-func (h *Handler) recordWouldDeny(r *http.Request, req *decision.Requirement, v *riskVerdict) {
-	h.metrics.challenges.WithLabelValues(ruleNameOf(req), "risk_deny", outcomeReportOnly).Inc()
-	h.logger.Info("request would be denied (report only)",
-		logRule(ruleNameOf(req)), zap.String("reason", "risk"), zap.Int("risk_score", v.result.Score),
-		zap.String("risk_reasons", v.result.Reasons()), logClientIP(h, r), logRequest(r))
+	return true, h.refuse(w, r, f)
 }
 
 func ruleNameOf(req *decision.Requirement) string {

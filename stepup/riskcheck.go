@@ -40,7 +40,8 @@ func (h *Handler) assessRisk(w http.ResponseWriter, r *http.Request, repl *caddy
 		return v // a refused bearer token is answered unscored
 	}
 	s := c.s
-	in := risk.Request{Now: h.now(), ClientIP: clientIP(r), Device: h.deviceHash(w, r)}
+	device := h.deviceHash(w, r)
+	in := risk.Request{Now: h.now(), ClientIP: clientIP(r), Device: device}
 	if s.Valid(in.Now) {
 		in.SessionKey = risk.SessionKey(s.Subject, s.Issued.Unix())
 		in.HasLogin, in.Login = s.HasLogin, s.Login
