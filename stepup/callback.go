@@ -101,7 +101,7 @@ func (h *Handler) retryLogin(w http.ResponseWriter, r *http.Request, f *flowStat
 		current = nil
 	}
 	req := f.requirement(h.policy)
-	next := h.newFlow(w, r, req, current, f.ReturnTo, true)
+	next := h.newFlow(newFlowState(h.takeFlowSlot(w, r)), req, current, f.ReturnTo, true)
 	next.Held = f.Held
 	return h.sendFlow(w, r, d, req, current, &next)
 }

@@ -86,18 +86,18 @@ func (h *Handler) flowCookieName(r *http.Request, state string) string {
 // and nonce. reauth asks the IdP to authenticate the user again whatever
 // session it holds (prompt=login; see needsReauth).
 func (h *Handler) startLogin(w http.ResponseWriter, r *http.Request, d *provider.Discovery, req *decision.Requirement, current *session.Session, returnTo string, reauth bool) error {
-	f := h.newFlow(w, r, req, current, returnTo, reauth)
+	f := h.newFlow(newFlowState(h.takeFlowSlot(w, r)), req, current, returnTo, reauth)
 	return h.sendFlow(w, r, d, req, current, &f)
 }
 
-// newFlow is a new login attempt for req; it takes the attempt's slot
-// (flowslots.go). A caller may add to it (a held form's binding) before
-// sendFlow.
-func (h *Handler) newFlow(w http.ResponseWriter, r *http.Request, req *decision.Requirement, current *session.Session, returnTo string, reauth bool) flowState {
+// newFlow is a new login attempt for req with state, a newFlowState whose
+// slot the caller took (flowslots.go). A caller may add to it (a held
+// form's binding) before sendFlow.
+func (h *Handler) newFlow(state string, req *decision.Requirement, current *session.Session, returnTo string, reauth bool) flowState {
 	now := h.now()
 	f := flowState{
 		Version:  flowVersion,
-		State:    newFlowState(h.takeFlowSlot(w, r)),
+		State:    state,
 		Nonce:    randomToken(),
 		Verifier: oauth2.GenerateVerifier(),
 		ReturnTo: safeReturnPath(returnTo, "/"),

@@ -1,7 +1,6 @@
 package stepup
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -9,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
-	"mime"
 	"net/http"
 	"time"
 
@@ -67,41 +65,6 @@ func (h *Handler) holdMaxBody() int64 {
 	return *h.HoldMaxBody
 }
 
-// holdable says whether r is a same-origin browser form submission we may
-// hold. Cross-site submissions never are: holding one and replaying it after
-// the victim signs in is exactly a CSRF. Other requests keep the RFC 9470
-// 401, since API clients retry by themselves.
-func (h *Handler) holdable(r *http.Request) bool {
-	if h.holdMaxBody() <= 0 {
-		return false
-	}
-	switch r.Method {
-	case http.MethodPost, http.MethodPut, http.MethodPatch:
-	default:
-		return false
-	}
-	if !isFormType(r.Header.Get("Content-Type")) {
-		return false
-	}
-	if mode := r.Header.Get("Sec-Fetch-Mode"); mode != "" {
-		if mode != "navigate" {
-			return false
-		}
-	} else if r.Header.Get("X-Requested-With") != "" || !bytes.Contains([]byte(r.Header.Get("Accept")), []byte("text/html")) {
-		return false
-	}
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
-		return site == "same-origin"
-	}
-	origin := r.Header.Get("Origin")
-	return origin != "" && origin == h.origin(r)
-}
-
-func isFormType(ct string) bool {
-	mt, _, err := mime.ParseMediaType(ct)
-	return err == nil && (mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data")
-}
-
 // holdLifetime is how long a held form waits for its login and
 // confirmation.
 func (h *Handler) holdLifetime() time.Duration {
@@ -111,51 +74,20 @@ func (h *Handler) holdLifetime() time.Duration {
 	return time.Duration(h.HoldLifetime)
 }
 
-// holdThenLogin holds a form submission that fell short and starts the
-// login whose return path is the confirmation page. handled is false when
-// the form cannot be held (not a holdable form, one already resumed, over
-// the cap): the caller answers as before.
-func (h *Handler) holdThenLogin(w http.ResponseWriter, r *http.Request, req *decision.Requirement, s *session.Session) (handled bool, err error) {
-	if resumed(r) || !h.holdable(r) {
-		return false, nil
-	}
-	if claims := claimsOf(s); req.Loops(&claims, h.now()) {
-		return false, nil
-	}
-	d, err := h.idp.ForLogin(r.Context())
-	if err != nil {
-		return true, h.idpDown(w, r, err)
-	}
-	body, ok := h.holdBody(r)
-	if !ok {
-		return false, nil
-	}
-	id := newHeldID()
-	f := h.newFlow(w, r, req, s, h.resumePath()+"?id="+id, false)
-	f.Held = f.State
-	if err := h.hold(w, r, id, body, req, s, f.State); err != nil {
-		h.logger.Warn("held form: could not store it", zap.Error(err), logRequest(r))
-		return false, nil
-	}
-	h.holdMetrics().WithLabelValues("held").Inc()
-	h.logger.Info("form held for step-up", logRule(req.Name), logSubject(h, subjectOf(s)), logClientIP(h, r), logRequest(r))
-	return true, h.sendFlow(w, r, d, req, s, &f)
-}
-
 // hold seals r with its body and stores it under id, bound to the login
 // attempt with state flow.
 func (h *Handler) hold(w http.ResponseWriter, r *http.Request, id string, body []byte, req *decision.Requirement, s *session.Session, flow string) error {
 	h.sweepHeld()
+	slot := flow[:flowNameIDLen]
+	browser := h.holdBrowser(w, r, slot)
 	hr := heldRequest{
 		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, ContentType: r.Header.Get("Content-Type"),
 		Body: body, Subject: subjectOf(s), Origin: h.origin(r), Token: randomToken(), Rule: req.Name,
-		Flow: flowHash(flow), Expires: h.now().Add(h.holdLifetime()).Unix(),
+		Flow: flowHash(flow), Expires: h.now().Add(h.holdLifetime()).Unix(), Slot: slot, Browser: browser,
 	}
 	if !s.Valid(h.now()) {
 		hr.Subject = ""
 	}
-	hr.Slot = flow[:flowNameIDLen]
-	hr.Browser = h.holdBrowser(w, r, hr.Slot)
 	plain, err := json.Marshal(hr)
 	if err != nil {
 		return err
@@ -175,9 +107,9 @@ func (h *Handler) hold(w http.ResponseWriter, r *http.Request, id string, body [
 // tabs each keep their own, at most maxFlows of them, and a newer hold
 // replaces a cookie only where its login replaces the older login anyway.
 func (h *Handler) holdBrowser(w http.ResponseWriter, r *http.Request, slot string) []byte {
-	v := randomToken()
+	name, v := h.holdCookie(r, slot), randomToken()
 	h.cookies.Set(w, r, &http.Cookie{
-		Name: h.holdCookie(r, slot), Value: v, Path: h.resumePath(), MaxAge: int(defaultHoldLifetime.Seconds()),
+		Name: name, Value: v, Path: h.resumePath(), MaxAge: int(defaultHoldLifetime.Seconds()),
 	})
 	sum := sha256.Sum256([]byte(v))
 	return sum[:]
