@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"slices"
@@ -153,31 +154,23 @@ func parseSettings(values map[string]string, allowPolicy bool) (s settings, prob
 func (base settings) over(o settings) settings {
 	s := base
 	s.policy = o.policy
-	if o.paths != nil {
-		s.paths = o.paths
-	}
-	if o.methods != nil {
-		s.methods = o.methods
-	}
-	if o.acr != nil {
-		s.acr = o.acr
-	}
-	if o.amr != nil {
-		s.amr = o.amr
-	}
-	if o.maxAge != nil {
-		s.maxAge = o.maxAge
-	}
-	if o.riskStepUp != nil {
-		s.riskStepUp = o.riskStepUp
-	}
-	if o.riskDeny != nil {
-		s.riskDeny = o.riskDeny
-	}
-	if o.reportOnly != nil {
-		s.reportOnly = o.reportOnly
-	}
+	s.paths = setOr(o.paths, base.paths)
+	s.methods = setOr(o.methods, base.methods)
+	s.acr = setOr(o.acr, base.acr)
+	s.amr = setOr(o.amr, base.amr)
+	s.maxAge = cmp.Or(o.maxAge, base.maxAge) // nil pointers are unset
+	s.riskStepUp = cmp.Or(o.riskStepUp, base.riskStepUp)
+	s.riskDeny = cmp.Or(o.riskDeny, base.riskDeny)
+	s.reportOnly = cmp.Or(o.reportOnly, base.reportOnly)
 	return s
+}
+
+// setOr returns list if it is set (not nil), else fallback.
+func setOr(list, fallback []string) []string {
+	if list != nil {
+		return list
+	}
+	return fallback
 }
 
 // parseList splits a comma-separated list, trimming spaces around items.
