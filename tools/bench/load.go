@@ -99,21 +99,11 @@ func runLoad(args []string) error {
 	fs.BoolVar(&c.pprof, "pprof", false, "after the rounds, save a CPU profile of each Caddy under load (admin API on loopback) to OUT/profiles/")
 	fs.StringVar(&c.only, "targets", "plain,plain2,bytes,stepup,risk,risk_redis,forward_auth,forward_auth_cookie", "targets to run, comma separated (risk_redis also: risk with state redis, a redis-server started on loopback); plain always runs (the baseline); plain2 is the same configuration again, showing the noise floor; forward_auth_cookie is forward_auth sent the stepup targets' Cookie header")
 	fs.Parse(args)
-	for _, p := range []*string{&c.caddy, &c.out, &c.repo, &c.countryDB, &c.asnDB} {
-		if *p == "" {
-			continue
-		}
-		abs, err := filepath.Abs(*p)
-		if err != nil {
-			return err
-		}
-		*p = abs
-	}
-	work := filepath.Join(c.out, "work")
-	if err := os.RemoveAll(work); err != nil {
+	if err := absPaths(&c.caddy, &c.out, &c.repo, &c.countryDB, &c.asnDB); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(work, 0o755); err != nil {
+	work := filepath.Join(c.out, "work")
+	if err := freshDir(work); err != nil {
 		return err
 	}
 	if c.countryDB == "" || c.asnDB == "" {
@@ -263,12 +253,7 @@ func runLoad(args []string) error {
 		}
 	}
 
-	table := loadReport(&c, targets, before, after)
-	if err := os.WriteFile(filepath.Join(c.out, "load.md"), []byte(table), 0o644); err != nil {
-		return err
-	}
-	fmt.Print(table)
-	return nil
+	return writeReport(c.out, "load.md", loadReport(&c, targets, before, after))
 }
 
 func caddyfile(c *loadConfig, t *target, upPort, authPort int, issuer, dir string) string {

@@ -79,19 +79,11 @@ func runLogins(args []string) error {
 	fs.StringVar(&c.clientCPU, "client-cpu", "1", "CPU list for the OPs (taskset)")
 	fs.BoolVar(&c.pprof, "pprof", false, "after the rounds, save a CPU profile of stepup's callbacks per alg to OUT/profiles/")
 	fs.Parse(args)
-	var err error
-	for _, p := range []*string{&c.caddy, &c.out, &c.oauth2Proxy} {
-		if *p != "" {
-			if *p, err = filepath.Abs(*p); err != nil {
-				return err
-			}
-		}
-	}
-	work := filepath.Join(c.out, "logins-work")
-	if err := os.RemoveAll(work); err != nil {
+	if err := absPaths(&c.caddy, &c.out, &c.oauth2Proxy); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(work, 0o755); err != nil {
+	work := filepath.Join(c.out, "logins-work")
+	if err := freshDir(work); err != nil {
 		return err
 	}
 	self, err := os.Executable()
@@ -173,12 +165,7 @@ func runLogins(args []string) error {
 			}
 		}
 	}
-	table := loginsReport(&c, targets, before, after)
-	if err := os.WriteFile(filepath.Join(c.out, "logins.md"), []byte(table), 0o644); err != nil {
-		return err
-	}
-	fmt.Print(table)
-	return nil
+	return writeReport(c.out, "logins.md", loginsReport(&c, targets, before, after))
 }
 
 func (t *loginTarget) startServer(ctx context.Context, c *loginsConfig, work string) error {

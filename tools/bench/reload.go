@@ -82,10 +82,7 @@ func runReload(args []string) error {
 		return err
 	}
 	work := filepath.Join(c.out, "reload-work")
-	if err := os.RemoveAll(work); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(work, 0o755); err != nil {
+	if err := freshDir(work); err != nil {
 		return err
 	}
 	// One issuer for every handler, as in a cluster: discovery and keys
@@ -139,12 +136,7 @@ func runReload(args []string) error {
 		}
 		all = append(all, pair...)
 	}
-	table := reloadReport(&c, all, before, loadAvg())
-	if err := os.WriteFile(filepath.Join(c.out, "reload.md"), []byte(table), 0o644); err != nil {
-		return err
-	}
-	fmt.Print(table)
-	return nil
+	return writeReport(c.out, "reload.md", reloadReport(&c, all, before, loadAvg()))
 }
 
 // start runs Caddy with only its admin API on loopback, pinned to the
