@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -501,21 +500,7 @@ var clockTicks = func() func() float64 {
 }()
 
 // rssMiB is a process's resident set (VmRSS) in MiB.
-func rssMiB(pid int) float64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
+func rssMiB(pid int) float64 { return procStatusKiB(pid, "VmRSS:") / 1024 }
 
 func loadAvg() string {
 	b, _ := os.ReadFile("/proc/loadavg")
