@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/internal/testclock"
 )
 
 type jwksServer struct {
@@ -69,8 +71,8 @@ func TestRemoteKeysPickUpRotationButRateLimitUnknownKeys(t *testing.T) {
 	srv := newJWKSServer(t)
 	first, _ := rsa.GenerateKey(rand.Reader, 2048)
 	srv.publish(&first.PublicKey, "k1")
-	c := newClock(time.Unix(1_800_000_000, 0))
-	ks := &remoteKeys{url: srv.URL, client: srv.Client(), now: c.now}
+	c := testclock.New(time.Unix(1_800_000_000, 0))
+	ks := &remoteKeys{url: srv.URL, client: srv.Client(), now: c.Now}
 	ctx := context.Background()
 	if _, err := ks.VerifySignature(ctx, sign(t, jose.RS256, first, "k1")); err != nil {
 		t.Fatal(err)
@@ -89,7 +91,7 @@ func TestRemoteKeysPickUpRotationButRateLimitUnknownKeys(t *testing.T) {
 	// The IdP rotates: a token from the new key verifies once the interval passed.
 	second, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	srv.publish(&second.PublicKey, "k2")
-	c.add(minKeyRefresh + time.Second)
+	c.Add(minKeyRefresh + time.Second)
 	if _, err := ks.VerifySignature(ctx, sign(t, jose.ES256, second, "k2")); err != nil {
 		t.Fatalf("rotated key not picked up: %v", err)
 	}
@@ -114,15 +116,15 @@ func TestRemoteKeysRefuseNoneAndHMAC(t *testing.T) {
 func TestRemoteKeysBackOffWhileTheIdPFails(t *testing.T) {
 	srv := newJWKSServer(t)
 	srv.down.Store(true)
-	c := newClock(time.Unix(1_800_000_000, 0))
-	ks := &remoteKeys{url: srv.URL, client: srv.Client(), now: c.now}
+	c := testclock.New(time.Unix(1_800_000_000, 0))
+	ks := &remoteKeys{url: srv.URL, client: srv.Client(), now: c.Now}
 	key, _ := rsa.GenerateKey(rand.Reader, 2048)
 	_, err := ks.VerifySignature(context.Background(), sign(t, jose.RS256, key, "k1"))
 	if _, down := IsUnavailable(err); !down {
 		t.Fatalf("JWKS outage reported as %v, want unavailable", err)
 	}
 	hits := srv.hits.Load()
-	c.add(minKeyRefresh / 2)
+	c.Add(minKeyRefresh / 2)
 	_, err = ks.VerifySignature(context.Background(), sign(t, jose.RS256, key, "k1"))
 	if _, down := IsUnavailable(err); !down {
 		t.Fatalf("during the backoff the answer is %v, want unavailable", err)
@@ -136,8 +138,8 @@ func TestKeysFromTheTokenEndpointRefreshDespiteTheRateLimit(t *testing.T) {
 	srv := newJWKSServer(t)
 	first, _ := rsa.GenerateKey(rand.Reader, 2048)
 	srv.publish(&first.PublicKey, "k1")
-	c := newClock(time.Unix(1_800_000_000, 0))
-	ks := &remoteKeys{url: srv.URL, client: srv.Client(), now: c.now}
+	c := testclock.New(time.Unix(1_800_000_000, 0))
+	ks := &remoteKeys{url: srv.URL, client: srv.Client(), now: c.Now}
 	if _, err := ks.VerifySignature(context.Background(), sign(t, jose.RS256, first, "k1")); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/internal/testclock"
 )
 
 // testOP serves a discovery document and a token endpoint answering with
@@ -170,8 +172,8 @@ func TestAFailedTokenCallStopsLoginsUntilAProbeFindsTheProviderBack(t *testing.T
 		}
 		w.WriteHeader(http.StatusBadRequest)
 	}})
-	c := newClock(time.Unix(1_800_000_000, 0))
-	client := New(op.key(), Options{Now: c.now})
+	c := testclock.New(time.Unix(1_800_000_000, 0))
+	client := New(op.key(), Options{Now: c.Now})
 	ctx := context.Background()
 	if _, err := client.ForLogin(ctx); err != nil {
 		t.Fatal(err)
@@ -188,7 +190,7 @@ func TestAFailedTokenCallStopsLoginsUntilAProbeFindsTheProviderBack(t *testing.T
 	if n := op.discoveries.Load(); n != 1 {
 		t.Fatalf("%d discovery fetches, want 1: the failed call already said the provider is down", n)
 	}
-	c.add(MaxBackoff)
+	c.Add(MaxBackoff)
 	if _, err := client.ForLogin(ctx); err != nil {
 		t.Fatalf("after the backoff, the probe should find the provider back: %v", err)
 	}

@@ -16,13 +16,14 @@ import (
 
 	"github.com/caddyserver/certmagic"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/internal/testclock"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
 )
 
 // benchSession is a realistic session (the cookie size test's): a UUID
 // subject, three methods, a risk baseline.
-func benchSession(c *clock, device uint64) *Session {
-	now := c.now()
+func benchSession(c *testclock.Clock, device uint64) *Session {
+	now := c.Now()
 	return &Session{
 		Subject: "f81d4fae-7dec-11d0-a765-00a0c91e6bf6", ACR: "urn:otp",
 		AMR: []string{"pwd", "otp", "hwk"}, AuthTime: now, Issued: now, Expires: now.Add(30 * 24 * time.Hour),
@@ -60,7 +61,7 @@ func BenchmarkSessionCookieOpen(b *testing.B) {
 			name = "cached"
 		}
 		b.Run(name, func(b *testing.B) {
-			c := newClock(time.Unix(1_800_000_000, 0))
+			c := testclock.New(time.Unix(1_800_000_000, 0))
 			var opts []Option
 			if !cached {
 				opts = append(opts, WithCacheSize(0))
@@ -84,9 +85,9 @@ func BenchmarkSessionCookieOpen(b *testing.B) {
 // stepup.
 func BenchmarkCachesWhenFull(b *testing.B) {
 	b.Run("session", func(b *testing.B) {
-		c := newClock(time.Unix(1_800_000_000, 0))
+		c := testclock.New(time.Unix(1_800_000_000, 0))
 		st := benchStore(b, c, WithCacheSize(0)) // filled by hand below
-		now := c.now()
+		now := c.Now()
 		keys, err := st.sealer.ring.keys(context.Background())
 		if err != nil {
 			b.Fatal(err)
@@ -125,10 +126,10 @@ func BenchmarkCachesWhenFull(b *testing.B) {
 
 // benchStore is a store as a production config has it: HTTPS cookie
 // names, the handler's binding, a fresh storage.
-func benchStore(b *testing.B, c *clock, opts ...Option) *Store {
-	ring := NewKeyring(&certmagic.FileStorage{Path: b.TempDir()}, 24*time.Hour, c.now)
+func benchStore(b *testing.B, c *testclock.Clock, opts ...Option) *Store {
+	ring := NewKeyring(&certmagic.FileStorage{Path: b.TempDir()}, 24*time.Hour, c.Now)
 	cookies := NewCookies(Names{Session: "stepup", FlowPrefix: "stepup_flow_", FlowNext: "stepup_flow_next", Device: "stepup_device"}, false)
-	return NewStore(NewSealer(ring, "https://idp.example/bench\x00edge", flowPurpose), cookies, append([]Option{WithClock(c.now)}, opts...)...)
+	return NewStore(NewSealer(ring, "https://idp.example/bench\x00edge", flowPurpose), cookies, append([]Option{WithClock(c.Now)}, opts...)...)
 }
 
 // heapHeld reports the heap that fill leaves allocated.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/internal/testclock"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
 )
 
@@ -73,9 +74,9 @@ func TestSessionCodecRefusesOversizedClaims(t *testing.T) {
 // bytes. A realistic worst case: a UUID subject, URN acr, three methods.
 func TestRealisticSessionCookieStaysUnder300Bytes(t *testing.T) {
 	ctx := context.Background()
-	c := newClock(time.Unix(1_800_000_000, 0))
-	s := NewSealer(NewKeyring(testStorage(t), time.Hour, c.now), "b")
-	now := c.now()
+	c := testclock.New(time.Unix(1_800_000_000, 0))
+	s := NewSealer(NewKeyring(testStorage(t), time.Hour, c.Now), "b")
+	now := c.Now()
 	raw, err := marshal(&Session{
 		Subject: "f81d4fae-7dec-11d0-a765-00a0c91e6bf6", ACR: "urn:mace:incommon:iap:silver:mfa",
 		AMR: []string{"pwd", "otp", "hwk"}, AuthTime: now, Issued: now, Expires: now.Add(12 * time.Hour),

@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/internal/testclock"
 )
 
 func TestSealedValueOpensOnlyForItsPurposeAndBinding(t *testing.T) {
 	ctx := context.Background()
-	c := newClock(time.Unix(1_800_000_000, 0))
-	ring := NewKeyring(testStorage(t), 24*time.Hour, c.now)
+	c := testclock.New(time.Unix(1_800_000_000, 0))
+	ring := NewKeyring(testStorage(t), 24*time.Hour, c.Now)
 	s := NewSealer(ring, "https://idp\x00client")
 	sealed, err := s.Seal(ctx, sessionPurpose, []byte("claims"))
 	if err != nil {
@@ -31,8 +33,8 @@ func TestSealedValueOpensOnlyForItsPurposeAndBinding(t *testing.T) {
 
 func TestSealedValueRefusesTampering(t *testing.T) {
 	ctx := context.Background()
-	c := newClock(time.Unix(1_800_000_000, 0))
-	s := NewSealer(NewKeyring(testStorage(t), 24*time.Hour, c.now), "b")
+	c := testclock.New(time.Unix(1_800_000_000, 0))
+	s := NewSealer(NewKeyring(testStorage(t), 24*time.Hour, c.Now), "b")
 	sealed, err := s.Seal(ctx, sessionPurpose, []byte("claims of a session"))
 	if err != nil {
 		t.Fatal(err)
@@ -66,9 +68,9 @@ func TestSealedValueRefusesTampering(t *testing.T) {
 
 func TestCookieFromAnotherStorageKeyDoesNotOpen(t *testing.T) {
 	ctx := context.Background()
-	c := newClock(time.Unix(1_800_000_000, 0))
-	mine := NewSealer(NewKeyring(testStorage(t), 24*time.Hour, c.now), "b")
-	theirs := NewSealer(NewKeyring(testStorage(t), 24*time.Hour, c.now), "b")
+	c := testclock.New(time.Unix(1_800_000_000, 0))
+	mine := NewSealer(NewKeyring(testStorage(t), 24*time.Hour, c.Now), "b")
+	theirs := NewSealer(NewKeyring(testStorage(t), 24*time.Hour, c.Now), "b")
 	sealed, err := theirs.Seal(ctx, sessionPurpose, []byte("x"))
 	if err != nil {
 		t.Fatal(err)
@@ -80,16 +82,16 @@ func TestCookieFromAnotherStorageKeyDoesNotOpen(t *testing.T) {
 
 func TestKeysRotateAndOldKeysStillOpenUntilRetired(t *testing.T) {
 	ctx := context.Background()
-	c := newClock(time.Unix(1_800_000_000, 0))
+	c := testclock.New(time.Unix(1_800_000_000, 0))
 	storage := testStorage(t)
-	s := NewSealer(NewKeyring(storage, time.Hour, c.now), "b")
+	s := NewSealer(NewKeyring(storage, time.Hour, c.Now), "b")
 	old, err := s.Seal(ctx, sessionPurpose, []byte("old"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.add(2 * time.Hour)
+	c.Add(2 * time.Hour)
 	// A second process sharing the storage rotates on first use.
-	s2 := NewSealer(NewKeyring(storage, time.Hour, c.now), "b")
+	s2 := NewSealer(NewKeyring(storage, time.Hour, c.Now), "b")
 	fresh, err := s2.Seal(ctx, sessionPurpose, []byte("new"))
 	if err != nil {
 		t.Fatal(err)
@@ -112,8 +114,8 @@ func TestKeysRotateAndOldKeysStillOpenUntilRetired(t *testing.T) {
 	if len(stored.Keys) != 2 {
 		t.Fatalf("want 2 keys in storage after one rotation, have %d", len(stored.Keys))
 	}
-	c.add(KeyRetention + 2*time.Hour)
-	s3 := NewSealer(NewKeyring(storage, time.Hour, c.now), "b")
+	c.Add(KeyRetention + 2*time.Hour)
+	s3 := NewSealer(NewKeyring(storage, time.Hour, c.Now), "b")
 	if _, err := s3.Open(ctx, sessionPurpose, old); err == nil {
 		t.Fatal("a value from a retired key still opens")
 	}

@@ -6,17 +6,19 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/internal/testclock"
 )
 
 // storesOnOneKeyring are n stores sealing with one keyring (as handlers on
 // one storage share it), each with its own binding and cookie names.
-func storesOnOneKeyring(t *testing.T, c *clock, bindings ...string) []*Store {
+func storesOnOneKeyring(t *testing.T, c *testclock.Clock, bindings ...string) []*Store {
 	t.Helper()
-	ring := NewKeyring(testStorage(t), 24*time.Hour, c.now)
+	ring := NewKeyring(testStorage(t), 24*time.Hour, c.Now)
 	stores := make([]*Store, len(bindings))
 	for i, b := range bindings {
 		cookies := NewCookies(Names{Session: fmt.Sprintf("stepup%d", i), FlowPrefix: "stepup_flow_", FlowNext: "stepup_flow_next", Device: "stepup_device"}, true)
-		stores[i] = NewStore(NewSealer(ring, b, flowPurpose), cookies, WithClock(c.now))
+		stores[i] = NewStore(NewSealer(ring, b, flowPurpose), cookies, WithClock(c.Now))
 	}
 	return stores
 }
@@ -25,7 +27,7 @@ func storesOnOneKeyring(t *testing.T, c *clock, bindings ...string) []*Store {
 // finds the sessions another store on it opened, under its own cookie
 // name, without opening them again (issue 19 item 3).
 func TestAStoreFindsTheSessionsAnotherStoreOnItsKeyringOpened(t *testing.T) {
-	c := newClock(time.Unix(1_800_000_000, 0))
+	c := testclock.New(time.Unix(1_800_000_000, 0))
 	stores := storesOnOneKeyring(t, c, testBinding, testBinding)
 	old, fresh := stores[0], stores[1]
 	sealed, err := old.Seal(context.Background(), testSession(c, "alice", "urn:otp"))
@@ -48,7 +50,7 @@ func TestAStoreFindsTheSessionsAnotherStoreOnItsKeyringOpened(t *testing.T) {
 // another on the same keyring: the cookie does not open there, and the
 // cache must not pretend it does.
 func TestACachedSessionIsNotServedToAnotherBinding(t *testing.T) {
-	c := newClock(time.Unix(1_800_000_000, 0))
+	c := testclock.New(time.Unix(1_800_000_000, 0))
 	stores := storesOnOneKeyring(t, c, testBinding, "https://idp\x00other-client", "https://other-idp\x00client")
 	sealed, err := stores[0].Seal(context.Background(), testSession(c, "alice", "urn:otp"))
 	if err != nil {
@@ -71,10 +73,10 @@ func TestACachedSessionIsNotServedToAnotherBinding(t *testing.T) {
 // Once the key a cookie was sealed with leaves the keyring, no store on it
 // finds the session any more, however recently another store opened it.
 func TestASessionWhoseKeyIsRetiredIsNotFoundByAnyStore(t *testing.T) {
-	c := newClock(time.Unix(1_800_000_000, 0))
+	c := testclock.New(time.Unix(1_800_000_000, 0))
 	stores := storesOnOneKeyring(t, c, testBinding, testBinding)
 	s := testSession(c, "alice", "urn:otp")
-	s.Expires = c.now().Add(KeyRetention + 48*time.Hour) // outlives its key
+	s.Expires = c.Now().Add(KeyRetention + 48*time.Hour) // outlives its key
 	sealed, err := stores[0].Seal(context.Background(), s)
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +84,7 @@ func TestASessionWhoseKeyIsRetiredIsNotFoundByAnyStore(t *testing.T) {
 	if mustRead(t, stores[0], cookieRequest("stepup0="+sealed)) == nil {
 		t.Fatal("the session did not open")
 	}
-	c.add(24*time.Hour + KeyRetention + time.Hour)
+	c.Add(24*time.Hour + KeyRetention + time.Hour)
 	if _, err := stores[0].sealer.ring.ring.Load(context.Background(), true); err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +97,7 @@ func TestASessionWhoseKeyIsRetiredIsNotFoundByAnyStore(t *testing.T) {
 // sessionCacheSize sessions: the bound is the keyring's, not each
 // handler's.
 func TestStoresOnOneKeyringShareOneBound(t *testing.T) {
-	c := newClock(time.Unix(1_800_000_000, 0))
+	c := testclock.New(time.Unix(1_800_000_000, 0))
 	const perStore = sessionCacheSize / 2
 	bindings := []string{"https://a\x00c", "https://b\x00c", "https://c\x00c", "https://d\x00c"}
 	stores := storesOnOneKeyring(t, c, bindings...)

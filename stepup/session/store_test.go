@@ -10,19 +10,21 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/internal/testclock"
 )
 
 // testStore is a store over a fresh storage on clock c, for HTTPS requests
 // and plain HTTP to loopback (insecure_loopback_http on).
-func testStore(t *testing.T, c *clock, opts ...Option) *Store {
+func testStore(t *testing.T, c *testclock.Clock, opts ...Option) *Store {
 	t.Helper()
-	ring := NewKeyring(testStorage(t), 24*time.Hour, c.now)
+	ring := NewKeyring(testStorage(t), 24*time.Hour, c.Now)
 	cookies := NewCookies(Names{Session: "stepup", FlowPrefix: "stepup_flow_", FlowNext: "stepup_flow_next", Device: "stepup_device"}, true)
-	return NewStore(NewSealer(ring, "https://idp\x00client", flowPurpose), cookies, append([]Option{WithClock(c.now)}, opts...)...)
+	return NewStore(NewSealer(ring, "https://idp\x00client", flowPurpose), cookies, append([]Option{WithClock(c.Now)}, opts...)...)
 }
 
-func testSession(c *clock, sub, acr string, amr ...string) *Session {
-	now := c.now()
+func testSession(c *testclock.Clock, sub, acr string, amr ...string) *Session {
+	now := c.Now()
 	return &Session{Subject: sub, ACR: acr, AMR: amr, AuthTime: now, Issued: now, Expires: now.Add(time.Hour)}
 }
 
@@ -50,7 +52,7 @@ func written(t *testing.T, st *Store, r *http.Request, s *Session) *http.Cookie 
 }
 
 func TestWrittenSessionReadsBackOnTheSameKindOfRequest(t *testing.T) {
-	c := newClock(time.Unix(1_800_000_000, 0))
+	c := testclock.New(time.Unix(1_800_000_000, 0))
 	st := testStore(t, c)
 	in := testSession(c, "alice", "urn:otp", "pwd", "otp")
 	plain := written(t, st, cookieRequest(""), in)
@@ -79,7 +81,7 @@ func TestWrittenSessionReadsBackOnTheSameKindOfRequest(t *testing.T) {
 }
 
 func TestClearedSessionCookieExpiresAtOnce(t *testing.T) {
-	st := testStore(t, newClock(time.Unix(1_800_000_000, 0)))
+	st := testStore(t, testclock.New(time.Unix(1_800_000_000, 0)))
 	rec := httptest.NewRecorder()
 	st.Clear(rec, cookieRequest(""))
 	c := rec.Result().Cookies()
@@ -89,7 +91,7 @@ func TestClearedSessionCookieExpiresAtOnce(t *testing.T) {
 }
 
 func TestNoSessionCookieIsNoSessionAndNoError(t *testing.T) {
-	st := testStore(t, newClock(time.Unix(1_800_000_000, 0)))
+	st := testStore(t, testclock.New(time.Unix(1_800_000_000, 0)))
 	for _, cookie := range []string{"", "theme=dark", "stepup="} {
 		if s, err := st.Read(cookieRequest(cookie)); s != nil || err != nil {
 			t.Fatalf("Cookie %q: %+v, %v", cookie, s, err)
@@ -100,7 +102,7 @@ func TestNoSessionCookieIsNoSessionAndNoError(t *testing.T) {
 // Read decodes in a recycled buffer; a session read earlier must keep its
 // claims when the buffer is reused for another cookie.
 func TestSessionsOpenedInARecycledBufferKeepTheirClaims(t *testing.T) {
-	c := newClock(time.Unix(1_800_000_000, 0))
+	c := testclock.New(time.Unix(1_800_000_000, 0))
 	st := testStore(t, c, WithCacheSize(0)) // every read opens the cookie
 	read := func(sub, acr string, amr ...string) *Session {
 		sealed, err := st.Seal(context.Background(), testSession(c, sub, acr, amr...))
@@ -123,7 +125,7 @@ func TestSessionsOpenedInARecycledBufferKeepTheirClaims(t *testing.T) {
 }
 
 func TestCookiesThatDoNotOpenAreRefusedAndNeverCached(t *testing.T) {
-	c := newClock(time.Unix(1_800_000_000, 0))
+	c := testclock.New(time.Unix(1_800_000_000, 0))
 	st := testStore(t, c)
 	value, err := st.Seal(context.Background(), testSession(c, "alice", "urn:otp"))
 	if err != nil {
@@ -154,7 +156,7 @@ func TestCookiesThatDoNotOpenAreRefusedAndNeverCached(t *testing.T) {
 }
 
 func TestExpiredSessionIsReturnedForTheCallerToJudge(t *testing.T) {
-	c := newClock(time.Unix(1_800_000_000, 0))
+	c := testclock.New(time.Unix(1_800_000_000, 0))
 	st := testStore(t, c)
 	sealed, err := st.Seal(context.Background(), testSession(c, "alice", "urn:otp"))
 	if err != nil {
@@ -164,8 +166,8 @@ func TestExpiredSessionIsReturnedForTheCallerToJudge(t *testing.T) {
 	if a, b := mustRead(t, st, r), mustRead(t, st, r); a != b {
 		t.Fatal("a session opened twice was not served from the cache")
 	}
-	c.add(2 * time.Hour)
-	if s := mustRead(t, st, r); s == nil || s.Valid(c.now()) {
+	c.Add(2 * time.Hour)
+	if s := mustRead(t, st, r); s == nil || s.Valid(c.Now()) {
 		t.Fatalf("after expiry: %+v, want the session, no longer valid", s)
 	}
 }
@@ -183,10 +185,10 @@ func mustRead(t *testing.T, st *Store, r *http.Request) *Session {
 // (its key is retained) and is opened again, not served from the entry
 // made under the old key set.
 func TestKeyRotationRetiresCachedSessions(t *testing.T) {
-	c := newClock(time.Unix(1_800_000_000, 0))
+	c := testclock.New(time.Unix(1_800_000_000, 0))
 	st := testStore(t, c)
 	s := testSession(c, "alice", "urn:otp")
-	s.Expires = c.now().Add(48 * time.Hour)
+	s.Expires = c.Now().Add(48 * time.Hour)
 	sealed, err := st.Seal(context.Background(), s)
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +198,7 @@ func TestKeyRotationRetiresCachedSessions(t *testing.T) {
 	if mustRead(t, st, r) == nil || st.cache.get(st.sealer.aad, sealed, before) == nil {
 		t.Fatal("session not opened and cached")
 	}
-	c.add(25 * time.Hour)
+	c.Add(25 * time.Hour)
 	if _, err := st.sealer.ring.ring.Load(context.Background(), true); err != nil {
 		t.Fatal(err)
 	}

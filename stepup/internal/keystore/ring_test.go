@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/caddyserver/certmagic"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/internal/testclock"
 )
 
 // testKey is a key of a test ring: a number and when it was made.
@@ -22,13 +24,8 @@ func (k testKey) CreatedAt() time.Time { return k.Created }
 // names is the set a test ring builds: its keys' numbers, oldest first.
 type names []string
 
-type clock struct{ t atomic.Int64 }
-
-func (c *clock) now() time.Time      { return time.Unix(0, c.t.Load()) }
-func (c *clock) add(d time.Duration) { c.t.Add(int64(d)) }
-
-func testRing(storage certmagic.Storage, c *clock, made *atomic.Int64) *Ring[testKey, names] {
-	return New(storage, c.now, Policy[testKey, names]{
+func testRing(storage certmagic.Storage, c *testclock.Clock, made *atomic.Int64) *Ring[testKey, names] {
+	return New(storage, c.Now, Policy[testKey, names]{
 		Name:       "test keys",
 		StorageKey: "test/keys.json",
 		Rotation:   time.Hour,
@@ -50,15 +47,9 @@ func testRing(storage certmagic.Storage, c *clock, made *atomic.Int64) *Ring[tes
 	})
 }
 
-func newClock() *clock {
-	c := &clock{}
-	c.t.Store(time.Unix(1_800_000_000, 0).UnixNano())
-	return c
-}
-
 func TestRingCreatesItsFirstKeyOnFirstUseAndRotatesWhenDue(t *testing.T) {
 	ctx := context.Background()
-	c := newClock()
+	c := testclock.New(time.Unix(1_800_000_000, 0))
 	var made atomic.Int64
 	r := testRing(&certmagic.FileStorage{Path: t.TempDir()}, c, &made)
 	if r.Current() != nil {
@@ -68,7 +59,7 @@ func TestRingCreatesItsFirstKeyOnFirstUseAndRotatesWhenDue(t *testing.T) {
 	if err != nil || len(*first) != 1 {
 		t.Fatalf("first load = %v, %v; want one fresh key", first, err)
 	}
-	c.add(time.Hour)
+	c.Add(time.Hour)
 	if got, _ := r.Load(ctx, false); len(*got) != 1 {
 		t.Fatalf("a load that may not rotate rotated: %v", *got)
 	}
@@ -76,7 +67,7 @@ func TestRingCreatesItsFirstKeyOnFirstUseAndRotatesWhenDue(t *testing.T) {
 	if err != nil || len(*got) != 2 || (*got)[0] != "1" || (*got)[1] != "2" {
 		t.Fatalf("after rotation = %v, %v; want [1 2]", got, err)
 	}
-	c.add(time.Hour)
+	c.Add(time.Hour)
 	if got, _ := r.Load(ctx, true); len(*got) != 2 || (*got)[0] != "2" {
 		t.Fatalf("rotation did not prune what Keep refused: %v", *got)
 	}
@@ -84,14 +75,14 @@ func TestRingCreatesItsFirstKeyOnFirstUseAndRotatesWhenDue(t *testing.T) {
 
 func TestRingsSharingStorageRotateToOneNewKey(t *testing.T) {
 	ctx := context.Background()
-	c := newClock()
+	c := testclock.New(time.Unix(1_800_000_000, 0))
 	storage := &certmagic.FileStorage{Path: t.TempDir()}
 	var made atomic.Int64
 	a, b := testRing(storage, c, &made), testRing(storage, c, &made)
 	if _, err := a.Load(ctx, true); err != nil {
 		t.Fatal(err)
 	}
-	c.add(time.Hour)
+	c.Add(time.Hour)
 	x, _ := a.Load(ctx, true)
 	y, _ := b.Load(ctx, true)
 	if made.Load() != 2 || len(*x) != 2 || len(*y) != 2 || (*x)[1] != (*y)[1] {
@@ -101,14 +92,14 @@ func TestRingsSharingStorageRotateToOneNewKey(t *testing.T) {
 
 func TestRingServesADueSetWhileItRefreshesInTheBackground(t *testing.T) {
 	ctx := context.Background()
-	c := newClock()
+	c := testclock.New(time.Unix(1_800_000_000, 0))
 	var made atomic.Int64
 	r := testRing(&certmagic.FileStorage{Path: t.TempDir()}, c, &made)
 	first, err := r.Get(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.add(time.Hour)
+	c.Add(time.Hour)
 	if got, _ := r.Get(ctx); got != first {
 		t.Fatal("a due set was not served while it refreshes")
 	}
@@ -122,7 +113,7 @@ func TestRingServesADueSetWhileItRefreshesInTheBackground(t *testing.T) {
 
 func TestRingNeverWritesOverKeysThatDoNotDecode(t *testing.T) {
 	ctx := context.Background()
-	c := newClock()
+	c := testclock.New(time.Unix(1_800_000_000, 0))
 	storage := &certmagic.FileStorage{Path: t.TempDir()}
 	bad := []byte(`{"keys":[{"n":-1,"created":"2020-01-01T00:00:00Z"}]}`)
 	if err := storage.Store(ctx, "test/keys.json", bad); err != nil {
@@ -144,7 +135,7 @@ func TestRingErrorsNameTheKeysAndStorageKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	var made atomic.Int64
-	_, err := testRing(storage, newClock(), &made).Load(ctx, true)
+	_, err := testRing(storage, testclock.New(time.Unix(1_800_000_000, 0)), &made).Load(ctx, true)
 	if err == nil || err.Error()[:31] != "decoding test keys at test/keys" {
 		t.Fatalf("error = %v", err)
 	}
