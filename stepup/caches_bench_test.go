@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/internal/heaptest"
 	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
 
@@ -25,7 +26,7 @@ func BenchmarkCachesWhenFull(b *testing.B) {
 			tokens[i] = idp.token(b, fmt.Sprintf("%08x-7dec-11d0-a765-00a0c91e6bf6", i), "api", time.Hour)
 		}
 		r := browserRequest(h, "/api", "", "")
-		held := heapHeld(func() {
+		held := heaptest.Held(func() {
 			h.bearers = newBearerCache(bearerCacheSize)
 			for _, tok := range tokens {
 				if _, err := h.verifyBearer(r, tok); err != nil {
@@ -49,15 +50,4 @@ func BenchmarkCachesWhenFull(b *testing.B) {
 		b.ReportMetric(held/bearerCacheSize, "bytes/entry")
 		runtime.KeepAlive(tokens) // held is what the cache adds, not the tokens
 	})
-}
-
-// heapHeld reports the heap that fill leaves allocated.
-func heapHeld(fill func()) float64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	fill()
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	return float64(after.HeapAlloc) - float64(before.HeapAlloc)
 }

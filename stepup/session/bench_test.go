@@ -10,12 +10,12 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/http"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/certmagic"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/internal/heaptest"
 	"github.com/caddy-stepup/caddy-stepup/stepup/internal/testclock"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
 )
@@ -99,7 +99,7 @@ func BenchmarkCachesWhenFull(b *testing.B) {
 			s.Login.ASN = 64512
 			cookies[i] = benchSeal(b, st, s)
 		}
-		held := heapHeld(func() {
+		held := heaptest.Held(func() {
 			st.cache = newSessionCache(sessionCacheSize)
 			for _, cookie := range cookies[:sessionCacheSize] {
 				if s, err := st.Read(benchRequest(st, cookie)); err != nil || s == nil {
@@ -130,15 +130,4 @@ func benchStore(b *testing.B, c *testclock.Clock, opts ...Option) *Store {
 	ring := NewKeyring(&certmagic.FileStorage{Path: b.TempDir()}, 24*time.Hour, c.Now)
 	cookies := NewCookies(Names{Session: "stepup", FlowPrefix: "stepup_flow_", FlowNext: "stepup_flow_next", Device: "stepup_device"}, false)
 	return NewStore(NewSealer(ring, "https://idp.example/bench\x00edge", flowPurpose), cookies, append([]Option{WithClock(c.Now)}, opts...)...)
-}
-
-// heapHeld reports the heap that fill leaves allocated.
-func heapHeld(fill func()) float64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	fill()
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	return float64(after.HeapAlloc) - float64(before.HeapAlloc)
 }
