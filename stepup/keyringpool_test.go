@@ -72,6 +72,25 @@ func provisionProduction(t *testing.T, n int, op string, st certmagic.Storage) (
 	return hs, cancel
 }
 
+// handlersOnTwoStorages provisions a handler on each of two fresh storages
+// (one issuer), and waits for both background key loads so that nothing
+// is still writing when the directories go; both are cleaned up with t.
+func handlersOnTwoStorages(t *testing.T) (a, b *Handler) {
+	t.Helper()
+	op, _ := countingDiscovery(t)
+	as, cancelA := provisionProduction(t, 1, op.URL, &certmagic.FileStorage{Path: t.TempDir()})
+	bs, cancelB := provisionProduction(t, 1, op.URL, &certmagic.FileStorage{Path: t.TempDir()})
+	t.Cleanup(func() {
+		_ = as[0].Cleanup()
+		_ = bs[0].Cleanup()
+		cancelB()
+		cancelA()
+	})
+	waitForKeys(t, as[0])
+	waitForKeys(t, bs[0])
+	return as[0], bs[0]
+}
+
 // waitForKeys waits (without judging how long it took) for the background
 // load started at Provision: sealing needs the keys, and joins that load
 // rather than reading storage again.
@@ -150,23 +169,15 @@ func TestReloadOfManyHandlersReadsKeysAndDiscoversOnce(t *testing.T) {
 
 // Handlers on different storages do not share keys.
 func TestHandlersOnDifferentStoragesDoNotShareAKeyring(t *testing.T) {
-	op, _ := countingDiscovery(t)
-	a, cancelA := provisionProduction(t, 1, op.URL, &certmagic.FileStorage{Path: t.TempDir()})
-	defer cancelA()
-	b, cancelB := provisionProduction(t, 1, op.URL, &certmagic.FileStorage{Path: t.TempDir()})
-	defer cancelB()
-	defer func() { _ = a[0].Cleanup(); _ = b[0].Cleanup() }()
-	// Let the background loads finish writing before the directories go.
-	waitForKeys(t, a[0])
-	waitForKeys(t, b[0])
+	a, b := handlersOnTwoStorages(t)
 	now := time.Now()
-	sealed, err := a[0].sessions.Seal(context.Background(), &session.Session{Subject: "alice", Issued: now, Expires: now.Add(time.Hour)})
+	sealed, err := a.sessions.Seal(context.Background(), &session.Session{Subject: "alice", Issued: now, Expires: now.Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := request(http.MethodGet, "/admin/x")
-	r.Header.Set("Cookie", b[0].cookies.For(r).Session+"="+sealed)
-	if s := b[0].readSession(r); s != nil {
+	r.Header.Set("Cookie", b.cookies.For(r).Session+"="+sealed)
+	if s := b.readSession(r); s != nil {
 		t.Fatal("a session sealed on one storage opened on another: the two share keys")
 	}
 }

@@ -55,25 +55,18 @@ func TestAHandlerProvisionedByAReloadFindsTheSessionsTheOldOneOpened(t *testing.
 // caches: a session one opened is not found by the other (which could not
 // open it either).
 func TestHandlersOnDifferentStoragesDoNotShareOpenedSessions(t *testing.T) {
-	op, _ := countingDiscovery(t)
-	a, cancelA := provisionProduction(t, 1, op.URL, &certmagic.FileStorage{Path: t.TempDir()})
-	defer cancelA()
-	b, cancelB := provisionProduction(t, 1, op.URL, &certmagic.FileStorage{Path: t.TempDir()})
-	defer cancelB()
-	defer func() { _ = a[0].Cleanup(); _ = b[0].Cleanup() }()
-	waitForKeys(t, a[0])
-	waitForKeys(t, b[0])
+	a, b := handlersOnTwoStorages(t)
 	now := time.Now()
-	sealed := sealSession(t, a[0], &session.Session{Subject: "alice", ACR: "urn:otp", AuthTime: now, Issued: now, Expires: now.Add(time.Hour)})
+	sealed := sealSession(t, a, &session.Session{Subject: "alice", ACR: "urn:otp", AuthTime: now, Issued: now, Expires: now.Add(time.Hour)})
 	r := request(http.MethodGet, "/admin/x")
-	r.Header.Set("Cookie", a[0].cookies.For(r).Session+"="+sealed)
-	if s := a[0].readSession(r); s == nil {
+	r.Header.Set("Cookie", a.cookies.For(r).Session+"="+sealed)
+	if s := a.readSession(r); s == nil {
 		t.Fatal("the session did not open on its own storage")
 	}
-	if s := b[0].readSession(r); s != nil {
+	if s := b.readSession(r); s != nil {
 		t.Fatal("a session opened on one storage was found by a handler on another")
 	}
-	if n := b[0].sessions.Opens(); n != 1 {
+	if n := b.sessions.Opens(); n != 1 {
 		t.Fatalf("the other storage's handler opened the cookie %d times, want 1 (tried, refused)", n)
 	}
 }
