@@ -11,8 +11,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/internal/childproc"
 )
 
 // caddyProcess is bin/caddy running the rendered Caddyfile.
@@ -48,20 +49,10 @@ func startCaddy(bin, config, dataDir string, env []string, logs io.Writer) (*cad
 // stop asks Caddy to shut down gracefully (SIGTERM), and kills it if it
 // has not exited within grace.
 func (p *caddyProcess) stop(grace time.Duration) error {
-	select {
-	case <-p.done:
-		return nil
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-		return nil
-	case <-time.After(grace):
-		_ = p.cmd.Process.Kill()
-		<-p.done
+	if childproc.Stop(p.cmd.Process, p.done, grace) {
 		return errors.New("caddy did not stop in time and was killed")
 	}
+	return nil
 }
 
 // waitReady polls the site over HTTPS, trusting only Caddy's local CA,

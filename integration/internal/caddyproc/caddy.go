@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/internal/childproc"
 )
 
 // EnvBinary names the environment variable with the Caddy binary's path
@@ -240,13 +242,7 @@ func (c *Caddy) Stop() {
 		return
 	default:
 	}
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.done:
-	case <-time.After(10 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-c.done
-	}
+	childproc.Stop(c.cmd.Process, c.done, 10*time.Second)
 	if c.t.Failed() {
 		c.t.Logf("caddy log (tail):\n%s", tail(c.Logs(), 60))
 	}

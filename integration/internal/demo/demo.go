@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/internal/childproc"
 )
 
 // readyLine is what the demo prints once its site answers (examples/demo/banner.go).
@@ -222,20 +224,10 @@ func (d *Demo) StopCleanly(t testing.TB) {
 }
 
 func (d *Demo) stop(grace time.Duration) error {
-	select {
-	case <-d.done:
-		return nil
-	default:
-	}
-	_ = d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.done:
-		return nil
-	case <-time.After(grace):
-		_ = d.cmd.Process.Kill()
-		<-d.done
+	if childproc.Stop(d.cmd.Process, d.done, grace) {
 		return fmt.Errorf("no exit %s after SIGTERM; killed", grace)
 	}
+	return nil
 }
 
 func (d *Demo) cleanup() {

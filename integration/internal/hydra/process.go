@@ -8,8 +8,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"syscall"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/internal/childproc"
 )
 
 // process is one running `hydra serve all`. Its output is appended to a log
@@ -52,18 +53,7 @@ func startProcess(bin, configPath, logPath string) (*process, error) {
 // stop asks Hydra to shut down gracefully and kills it if it has not exited
 // within a few seconds, so a test never waits long nor leaves it behind.
 func (p *process) stop() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(5 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
+	childproc.Stop(p.cmd.Process, p.done, 5*time.Second)
 }
 
 // waitReady polls Hydra's readiness endpoints (which check the database)
