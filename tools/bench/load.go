@@ -255,6 +255,21 @@ func runLoad(args []string) error {
 	return writeReport(c.out, "load.md", loadReport(&c, targets, before, after))
 }
 
+// stepupLogin is the inside of a stepup block that the load and logins
+// runs share: the bench OP as the provider, and /admin needing benchACR.
+func stepupLogin(issuer string) string {
+	return fmt.Sprintf(`		issuer %s
+		client_id bench
+		client_secret bench-secret
+		insecure_loopback_http
+		acr_levels urn:bench:pwd %s
+		rule admin {
+			match /admin*
+			acr %s
+		}
+`, issuer, benchACR, benchACR)
+}
+
 func caddyfile(c *loadConfig, t *target, upPort, authPort int, issuer, dir string) string {
 	name, port := t.name, t.port
 	admin := "admin off"
@@ -280,18 +295,7 @@ http://127.0.0.1:%d {
 `, dir, port)
 	switch name {
 	case "stepup", "risk", "risk_redis":
-		fmt.Fprintf(&b, `	stepup {
-		issuer %s
-		client_id bench
-		client_secret bench-secret
-		insecure_loopback_http
-		acr_levels urn:bench:pwd %s
-		rule admin {
-			match /admin*
-			acr %s
-		}
-		upstream_header X-Auth-User {http.auth.user.id}
-`, issuer, benchACR, benchACR)
+		b.WriteString("\tstepup {\n" + stepupLogin(issuer) + "\t\tupstream_header X-Auth-User {http.auth.user.id}\n")
 		if name == "risk_redis" {
 			fmt.Fprintf(&b, "\t\tstate redis %s\n", c.redisAddr)
 		}

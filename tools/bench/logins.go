@@ -193,19 +193,10 @@ func (t *loginTarget) startServer(ctx context.Context, c *loginsConfig, work str
 http://127.0.0.1:%d {
 	bind 127.0.0.1
 	stepup {
-		issuer %s
-		client_id bench
-		client_secret bench-secret
-		insecure_loopback_http
-		acr_levels urn:bench:pwd %s
-		rule admin {
-			match /admin*
-			acr %s
-		}
-	}
+%s	}
 	respond "ok"
 }
-`, addr(t.adminPort), dir, t.port, t.opIssuer, benchACR, benchACR)
+`, addr(t.adminPort), dir, t.port, stepupLogin(t.opIssuer))
 		path := filepath.Join(dir, "Caddyfile")
 		if err := os.WriteFile(path, []byte(cf), 0o644); err != nil {
 			return err
