@@ -56,20 +56,7 @@ func (idp *logoutIdP) claims(sub, sid string) map[string]any {
 func (idp *logoutIdP) sign(tb testing.TB, key crypto.Signer, claims map[string]any) string {
 	tb.Helper()
 	payload, _ := json.Marshal(claims)
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: "k1"}},
-		(&jose.SignerOptions{}).WithType("logout+jwt"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	jws, err := signer.Sign(payload)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	out, err := jws.CompactSerialize()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return out
+	return signedJWT(tb, jose.RS256, key, "logout+jwt", payload)
 }
 
 func logoutRequest(token string) *http.Request {

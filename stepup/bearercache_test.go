@@ -84,12 +84,20 @@ func (idp *bearerIdP) typedToken(tb testing.TB, typ, sub, aud string, ttl time.D
 		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(ttl).Unix(), "jti": fmt.Sprint(now.UnixNano(), sub),
 		"scp": []string{"openid", "offline"}, "acr": "urn:otp", "amr": []string{"pwd", "otp"}, "auth_time": now.Unix(),
 	})
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: idp.alg, Key: jose.JSONWebKey{Key: idp.key, KeyID: "k1"}},
+	return signedJWT(tb, idp.alg, idp.key, typ, claims)
+}
+
+// signedJWT is payload signed with key by alg, compact-serialized, with kid
+// k1 and typ in the header: the tokens the test IdPs (bearer and logout)
+// hand out.
+func signedJWT(tb testing.TB, alg jose.SignatureAlgorithm, key crypto.Signer, typ string, payload []byte) string {
+	tb.Helper()
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: key, KeyID: "k1"}},
 		(&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	jws, err := signer.Sign(claims)
+	jws, err := signer.Sign(payload)
 	if err != nil {
 		tb.Fatal(err)
 	}
