@@ -1,7 +1,6 @@
 package stepup
 
 import (
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
@@ -216,10 +215,6 @@ func checkAuthentication(req *decision.Requirement, s *session.Session, f *flowS
 		return fail(http.StatusForbidden, "auth_time", "This page needs a fresh sign-in, but the identity provider reused an older one.", fmt.Errorf("auth_time %s older than allowed %s", s.AuthTime.UTC().Format(time.RFC3339), oldest.UTC().Format(time.RFC3339)))
 	}
 	return nil
-}
-
-func constantTimeEqual(a, b string) bool {
-	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
 // oauthErrorCode reduces an IdP-supplied error code to the OAuth character
