@@ -230,3 +230,16 @@ func (h *Handler) clearFlow(w http.ResponseWriter, r *http.Request, state string
 		Name: h.flowCookieName(r, state), Value: "", Path: h.CallbackPath, MaxAge: -1,
 	})
 }
+
+// outdatedFlow is a flow cookie of ours, for this attempt and still fresh,
+// written by an earlier version that did not record the requirement the
+// login was for (an upgrade happened during the login). It wraps errFlow,
+// so whatever only knows errFlow refuses it as before.
+type outdatedFlow struct {
+	state    string
+	returnTo string
+}
+
+func (e *outdatedFlow) Error() string { return "login attempt started by an earlier version" }
+
+func (e *outdatedFlow) Unwrap() error { return errFlow }

@@ -6,18 +6,6 @@ import (
 	"go.uber.org/zap"
 )
 
-// outdatedFlow is a flow cookie of ours, for this attempt and still fresh,
-// written by an earlier version that did not record the requirement the
-// login was for (an upgrade happened during the login). It wraps errFlow,
-// so whatever only knows errFlow refuses it as before.
-type outdatedFlow struct {
-	state    string
-	returnTo string
-}
-
-func (e *outdatedFlow) Error() string { return "login attempt started by an earlier version" }
-func (e *outdatedFlow) Unwrap() error { return errFlow }
-
 // restartLogin ends an outdated attempt cleanly: its flow cookie is
 // cleared and the browser goes back to where it was going, whose request
 // is judged afresh and, if it still needs one, starts a new login for the

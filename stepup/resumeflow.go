@@ -2,14 +2,14 @@ package stepup
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
 
-	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 	"go.uber.org/zap"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
 
 // A held form is bound to the login attempt started for it: the record
@@ -27,11 +27,6 @@ type heldFlowProof struct {
 	Flow    string `json:"f"`
 	Subject string `json:"s"`
 	Expires int64  `json:"e"` // unix seconds
-}
-
-func flowHash(state string) []byte {
-	sum := sha256.Sum256([]byte(state))
-	return sum[:]
 }
 
 // afterLogin is where the completed attempt f sends the browser: its

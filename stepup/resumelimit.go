@@ -1,18 +1,11 @@
 package stepup
 
 import (
-	"context"
-	"errors"
 	"io"
-	"io/fs"
 	"net"
 	"net/http"
-	"strings"
-	"sync/atomic"
-	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"go.uber.org/zap"
 )
 
 // Holding writes to storage for anyone who can send a form, and fetch
@@ -25,11 +18,6 @@ const (
 	maxHeldPerWindow = 1000
 	maxHeldPerClient = 10
 )
-
-// holdState is the handler's bookkeeping of held forms.
-type holdState struct {
-	lastSweep atomic.Int64 // unix nanoseconds
-}
 
 // holdBody reads r's body within the cap. ok is false when the body is
 // over the cap or holding is over its bounds: the caller answers as before
@@ -62,50 +50,4 @@ func (h *Handler) holdAllowed(r *http.Request) bool {
 	}
 	n, _, err := h.store.Count(ctx, holdClaimUse+"_ip", ip, defaultHoldLifetime)
 	return err == nil && n <= maxHeldPerClient
-}
-
-// sweepHeld deletes, at most once per defaultHoldLifetime and in the background,
-// held forms whose storage entry is older than defaultHoldLifetime: forms nobody
-// came back for would otherwise stay in storage for ever.
-func (h *Handler) sweepHeld() {
-	// Wall time, not h.now: it is compared with the storage's own
-	// modification times.
-	now := time.Now()
-	last := h.held.lastSweep.Load()
-	if now.Sub(time.Unix(0, last)) < defaultHoldLifetime || !h.held.lastSweep.CompareAndSwap(last, now.UnixNano()) {
-		return
-	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		n, err := h.sweepHeldNow(ctx, now)
-		if err != nil {
-			h.logger.Warn("held forms: sweeping storage failed", zap.Error(err))
-			return
-		}
-		if n > 0 {
-			h.logger.Debug("held forms: expired entries removed", zap.Int("count", n))
-		}
-	}()
-}
-
-func (h *Handler) sweepHeldNow(ctx context.Context, now time.Time) (int, error) {
-	keys, err := h.storage.List(ctx, strings.TrimSuffix(holdStoragePrefix, "/"), false)
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, key := range keys {
-		info, err := h.storage.Stat(ctx, key)
-		if err != nil || now.Sub(info.Modified) <= defaultHoldLifetime+time.Minute {
-			continue
-		}
-		if h.storage.Delete(ctx, key) == nil {
-			n++
-		}
-	}
-	return n, nil
 }
