@@ -62,7 +62,9 @@ func (h *Handler) serveCallback(w http.ResponseWriter, r *http.Request) error {
 		if f != nil {
 			h.clearFlow(w, r, f.State)
 		}
-		h.regulateOutcome(r, f, lf)
+		if lf.reason == "state" {
+			h.regulateStray(r)
+		}
 		if lf.retry {
 			return h.retryLogin(w, r, f, lf)
 		}
@@ -74,7 +76,7 @@ func (h *Handler) serveCallback(w http.ResponseWriter, r *http.Request) error {
 		return h.renderFailure(w, r, fail(http.StatusServiceUnavailable, "internal", "The session could not be saved; try again.", err))
 	}
 	h.clearFlow(w, r, f.State)
-	h.regulateOutcome(r, f, nil)
+	h.regulateCompleted(r, f.Subject)
 	h.metrics.logins.WithLabelValues("success", "").Inc()
 	h.logger.Info("step-up completed",
 		logRule(f.Rule), logACR(s.ACR), logAMR(s.AMR), logSubject(h, s.Subject), logClientIP(h, r), logRequest(r))

@@ -209,20 +209,24 @@ func (h *Handler) regulateCallback(w http.ResponseWriter, r *http.Request) (bool
 	return h.regulate(w, r, h.regulator.Check(ctx, "", clientIP(r).String()), "callback", "")
 }
 
-// regulateOutcome records a callback's outcome: a stray one (refused for
-// its state: no login of this browser) counts against the client IP, a
-// completed one (lf nil) takes back the attempt its start counted.
-func (h *Handler) regulateOutcome(r *http.Request, f *flowState, lf *loginFailure) {
+// regulateCompleted takes back the attempt a completed login's start
+// counted (for subject and the client IP).
+func (h *Handler) regulateCompleted(r *http.Request, subject string) {
 	if h.regulator == nil {
 		return
 	}
 	ctx, cancel := regulationCtx(r)
 	defer cancel()
-	ip := clientIP(r).String()
-	switch {
-	case lf == nil:
-		h.regulator.Completed(ctx, f.Subject, ip)
-	case lf.reason == "state":
-		h.regulator.Stray(ctx, ip)
+	h.regulator.Completed(ctx, subject, clientIP(r).String())
+}
+
+// regulateStray counts a stray callback (refused for its state: no login
+// of this browser) against the client IP.
+func (h *Handler) regulateStray(r *http.Request) {
+	if h.regulator == nil {
+		return
 	}
+	ctx, cancel := regulationCtx(r)
+	defer cancel()
+	h.regulator.Stray(ctx, clientIP(r).String())
 }
