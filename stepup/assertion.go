@@ -82,8 +82,9 @@ type asserter struct {
 	now      func() time.Time
 	insecure bool // insecure_loopback_http: plain-HTTP origins
 
+	refresher *refresher     // the background re-signing worker
 	slots     chan struct{}  // assertionRefreshSlots; tests use their own
-	inflight  sync.WaitGroup // background re-signings running
+	inflight  sync.WaitGroup // background re-signings queued or running
 	signed    atomic.Uint64  // signatures made, inline or in the background
 	refreshed atomic.Uint64  // entries replaced by a background re-signing
 }
@@ -138,16 +139,17 @@ func (h *Handler) provisionAssertion() {
 	c.applyDefaults()
 	lifetime := time.Duration(c.Lifetime)
 	h.asserter = &asserter{
-		header:   http.CanonicalHeaderKey(c.Header),
-		audience: c.Audience,
-		issuer:   c.Issuer,
-		jwksPath: c.JWKSPath,
-		lifetime: lifetime,
-		keys:     h.provisionAssertionKeys(time.Duration(c.KeyRotation), lifetime),
-		cache:    newAssertionCache(assertionCacheSize),
-		now:      h.now,
-		insecure: h.InsecureLoopbackHTTP,
-		slots:    assertionRefreshSlots,
+		header:    http.CanonicalHeaderKey(c.Header),
+		audience:  c.Audience,
+		issuer:    c.Issuer,
+		jwksPath:  c.JWKSPath,
+		lifetime:  lifetime,
+		keys:      h.provisionAssertionKeys(time.Duration(c.KeyRotation), lifetime),
+		cache:     newAssertionCache(assertionCacheSize),
+		now:       h.now,
+		insecure:  h.InsecureLoopbackHTTP,
+		refresher: newRefresher(lifetime),
+		slots:     assertionRefreshSlots,
 	}
 	// A client must never be able to hand the upstream an assertion, not
 	// even under a CGI look-alike name.

@@ -160,7 +160,7 @@ func benchAssertionTrace(b *testing.B, trace []assertionEvent, on bool) {
 		served += time.Since(t0)
 		servedCPU += threadCPU() - c0
 		if h.asserter != nil {
-			h.asserter.inflight.Wait()
+			h.asserter.settle()
 		}
 	}
 	b.StopTimer()

@@ -2,27 +2,78 @@ package stepup
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// assertionRefreshers bounds, process-wide, the goroutines that re-sign
-// cached assertions in the background: signing is CPU work, so more of them
-// than a couple would only compete with requests for the cores. When all
-// are busy a due entry is not re-signed yet; it is still handed out until
-// only half its lifetime is left, and the next request that reuses it tries
-// again.
+// assertionRefreshers bounds, process-wide, the re-signings of cached
+// assertions running at once: signing is CPU work, so more of them than a
+// couple would only compete with requests for the cores. When all are busy
+// a due entry is not re-signed yet; it is still handed out until only half
+// its lifetime is left, and the next request that reuses it tries again.
 const assertionRefreshers = 2
 
-// assertionRefreshSlots holds one token per running re-signing goroutine,
-// shared by every handler of the process.
+// assertionRefreshSlots holds one token per re-signing running, shared by
+// every handler of the process.
 var assertionRefreshSlots = make(chan struct{}, assertionRefreshers)
+
+// assertionRefreshQueue bounds the re-signings waiting for a handler's
+// worker. A reuse that finds the queue full leaves its entry as it is, as
+// when every refresher is busy.
+const assertionRefreshQueue = 64
 
 // assertionRefreshTimeout bounds one re-signing (loading the keys may read
 // storage).
 const assertionRefreshTimeout = 10 * time.Second
 
-// refresh re-signs e, k's entry, in the background, unless it is being (or
-// was) re-signed already or every refresher is busy. Only a request that
+// assertionRefreshTick is how often the worker looks at its queue while
+// there is work, at most: a request queues an entry without waking it, since
+// waking a parked goroutine costs the request a system call (futex) and a
+// thread switch, microseconds on a busy machine. A due entry has at least an
+// eighth of the lifetime left (assertionEntry.due), two ticks or more, so
+// waiting for the next tick still re-signs it in time.
+func assertionRefreshTick(lifetime time.Duration) time.Duration {
+	return min(lifetime/16, 100*time.Millisecond)
+}
+
+// assertionRefreshIdleTicks is how many ticks without work the worker waits
+// before it parks; the next request that queues an entry wakes it (one
+// wake-up per idle spell, not per entry).
+const assertionRefreshIdleTicks = 20
+
+// refreshJob is one entry to re-sign.
+type refreshJob struct {
+	key   assertionCacheKey
+	entry *assertionEntry
+}
+
+// refresher is the one long-lived goroutine of an asserter that re-signs
+// due entries, so that a request hands it an entry with a non-blocking
+// channel send instead of starting a goroutine. It starts with the first
+// re-signing and stops on Cleanup.
+type refresher struct {
+	jobs   chan refreshJob
+	wake   chan struct{} // capacity 1: the worker is parked, or a test flushes
+	parked atomic.Bool   // the worker waits for wake, not for its tick
+	wakes  atomic.Uint64 // times a request woke it
+	tick   time.Duration
+	ctx    context.Context // cancelled on Cleanup: stops the worker and its storage reads
+	cancel context.CancelFunc
+	start  sync.Once
+	done   sync.WaitGroup // the worker
+}
+
+func newRefresher(lifetime time.Duration) *refresher {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &refresher{
+		jobs: make(chan refreshJob, assertionRefreshQueue), wake: make(chan struct{}, 1),
+		tick: assertionRefreshTick(lifetime), ctx: ctx, cancel: cancel,
+	}
+}
+
+// refresh queues e, k's entry, for the worker to re-sign, unless it is
+// being (or was) re-signed already or the queue is full. Only a request that
 // reuses the entry calls it — a request that has just passed the handler's
 // checks with k's session — so an entry nobody asks for any more (a revoked
 // or logged-out session, a client gone away) is never re-signed: it dies
@@ -31,27 +82,123 @@ func (a *asserter) refresh(k *assertionCacheKey, e *assertionEntry) {
 	if !e.refreshing.CompareAndSwap(false, true) {
 		return
 	}
+	f := a.refresher
+	f.start.Do(func() {
+		f.done.Add(1)
+		go a.refreshLoop()
+	})
+	a.inflight.Add(1)
+	select {
+	case f.jobs <- refreshJob{key: *k, entry: e}:
+	default:
+		e.refreshing.Store(false)
+		a.inflight.Done()
+		return
+	}
+	if f.parked.Load() && f.parked.CompareAndSwap(true, false) {
+		f.wakes.Add(1)
+		f.signal()
+	}
+}
+
+// signal wakes the worker if it is parked and cuts its tick short if not.
+func (f *refresher) signal() {
+	select {
+	case f.wake <- struct{}{}:
+	default: // a wake-up is pending already
+	}
+}
+
+// refreshLoop is the worker: every tick it re-signs what is queued; after
+// assertionRefreshIdleTicks ticks with nothing queued it parks until a
+// request queues an entry. It stops on Cleanup.
+func (a *asserter) refreshLoop() {
+	f := a.refresher
+	defer f.done.Done()
+	t := time.NewTimer(f.tick)
+	defer t.Stop()
+	idle := 0
+	for {
+		var tick <-chan time.Time
+		if idle < assertionRefreshIdleTicks {
+			tick = t.C
+		} else {
+			f.parked.Store(true)
+			if len(f.jobs) > 0 && f.parked.CompareAndSwap(true, false) {
+				// Queued before it could see the flag: do not sleep on it.
+				idle = 0
+				continue
+			}
+		}
+		select {
+		case <-f.ctx.Done():
+			// Whatever is still queued is dropped (its entries die with
+			// the handler).
+			for {
+				select {
+				case <-f.jobs:
+					a.inflight.Done()
+				default:
+					return
+				}
+			}
+		case <-tick:
+		case <-f.wake:
+			f.parked.Store(false)
+		}
+		if a.drainRefresh() == 0 {
+			idle++
+		} else {
+			idle = 0
+		}
+		t.Reset(f.tick)
+	}
+}
+
+// drainRefresh re-signs every queued entry and returns how many there were.
+func (a *asserter) drainRefresh() int {
+	for n := 0; ; n++ {
+		select {
+		case j := <-a.refresher.jobs:
+			a.resign(&j.key, j.entry)
+			a.inflight.Done()
+		default:
+			return n
+		}
+	}
+}
+
+// resign replaces e, k's entry, with a fresh signature if a refresher slot
+// is free.
+func (a *asserter) resign(k *assertionCacheKey, e *assertionEntry) {
 	select {
 	case a.slots <- struct{}{}:
 	default:
 		e.refreshing.Store(false)
 		return
 	}
-	key := *k
-	a.inflight.Add(1)
-	go func() {
-		defer a.inflight.Done()
-		defer func() { <-a.slots }()
-		ctx, cancel := context.WithTimeout(context.Background(), assertionRefreshTimeout)
-		defer cancel()
-		fresh, err := a.signEntry(ctx, &key, a.now())
-		if err != nil || !a.cache.replace(&key, e, fresh) {
-			// The entry stays as it was (or is gone): a later reuse tries
-			// again, and once it expires a request signs inline and logs
-			// any error.
-			e.refreshing.Store(false)
-			return
-		}
-		a.refreshed.Add(1)
-	}()
+	defer func() { <-a.slots }()
+	ctx, cancel := context.WithTimeout(a.refresher.ctx, assertionRefreshTimeout)
+	defer cancel()
+	fresh, err := a.signEntry(ctx, k, a.now())
+	if err != nil || !a.cache.replace(k, e, fresh) {
+		// The entry stays as it was (or is gone): a later reuse tries
+		// again, and once it expires a request signs inline and logs any
+		// error.
+		e.refreshing.Store(false)
+		return
+	}
+	a.refreshed.Add(1)
+}
+
+// close stops the worker and waits for it: at most the signature it is
+// making, since its storage reads are cancelled. A request still running
+// on the old config afterwards may queue an entry that is then never
+// re-signed; it is signed inline once it expires, like any other.
+func (a *asserter) close() {
+	f := a.refresher
+	f.cancel()
+	// A worker not started yet must not start after this.
+	f.start.Do(func() {})
+	f.done.Wait()
 }

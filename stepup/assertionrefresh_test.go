@@ -2,8 +2,10 @@ package stepup
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -44,6 +46,14 @@ func (c *assertionClient) get(t *testing.T) (string, assertionClaims) {
 			now.Format(time.TimeOnly), claims.IssuedAt, left, c.th.asserter.lifetime)
 	}
 	return tok, claims
+}
+
+// settle has the re-signing worker take what is queued now, without
+// waiting for its tick, and waits until it is done: as the seconds between
+// a client's requests would.
+func (a *asserter) settle() {
+	a.refresher.signal()
+	a.inflight.Wait()
 }
 
 // inlineSigns is how many requests waited for a signature.
@@ -139,7 +149,7 @@ func serveConcurrently(t *testing.T, th *testHandler, n int, cookie string) []st
 		})
 	}
 	wg.Wait()
-	th.asserter.inflight.Wait()
+	th.asserter.settle()
 	return got
 }
 
@@ -260,5 +270,83 @@ func TestReSigningAnEvictedAssertionDoesNotBringItBack(t *testing.T) {
 	}
 	if cache.get(&b, now) == nil {
 		t.Fatal("the cache lost the entry within its bound")
+	}
+}
+
+// refreshWorkers counts the goroutines of the process running an asserter's
+// re-signing worker.
+func refreshWorkers() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), "stepup.(*asserter).refreshLoop(")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+func TestReSigningWorkerStartsWithTheFirstReSigningAndExitsOnCleanup(t *testing.T) {
+	before := refreshWorkers()
+	c := newAssertionClient(t, 20*time.Second, time.Hour)
+	first, _ := c.get(t)
+	if n := refreshWorkers(); n != before {
+		t.Fatalf("%d re-signing workers before anything was re-signed, want %d (started lazily)", n, before)
+	}
+	c.th.clock.add(6 * time.Second)
+	c.get(t) // due: queued for the worker
+	c.get(t)
+	c.th.clock.add(6 * time.Second)
+	c.get(t) // due again: the same worker
+	if tok, _ := c.get(t); tok == first {
+		t.Fatal("nothing was re-signed")
+	}
+	if n := refreshWorkers(); n != before+1 {
+		t.Fatalf("%d re-signing workers after two re-signings, want %d (one per handler)", n, before+1)
+	}
+	if err := c.th.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	if n := refreshWorkers(); n != before {
+		t.Fatalf("%d re-signing workers after Cleanup, want %d: the handler's worker did not exit", n, before)
+	}
+}
+
+// A request hands the worker an entry without waking it while it ticks;
+// only once it has parked, after ticks with nothing to do, does the next
+// entry wake it.
+func TestReSigningWorkerIsWokenOnlyWhenParked(t *testing.T) {
+	c := newAssertionClient(t, 20*time.Second, time.Hour)
+	a, f := c.th.asserter, c.th.asserter.refresher
+	f.tick = time.Millisecond // before the worker starts
+	now := c.th.clock.now()
+	entry := func(path string) (*assertionCacheKey, *assertionEntry) {
+		k := &assertionCacheKey{s: c.th.session("urn:otp"), rule: "admin", score: -1, method: "GET", host: "127.0.0.1", path: path}
+		e, err := a.signEntry(context.Background(), k, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.cache.put(k, e, now)
+		return k, e
+	}
+	for i := range 5 {
+		k, e := entry(fmt.Sprintf("/tick%d", i))
+		a.refresh(k, e)
+		a.inflight.Wait() // the worker's tick, not a wake-up, takes it
+		if a.cache.get(k, now) == e {
+			t.Fatalf("entry %d was not re-signed", i)
+		}
+	}
+	if n := f.wakes.Load(); n != 0 {
+		t.Fatalf("requests woke the ticking worker %d times, want 0", n)
+	}
+	for !f.parked.Load() {
+		time.Sleep(f.tick) // until it has been idle for its ticks
+	}
+	k, e := entry("/parked")
+	a.refresh(k, e)
+	a.inflight.Wait()
+	if a.cache.get(k, now) == e || f.wakes.Load() != 1 {
+		t.Fatalf("an entry queued for the parked worker: re-signed %v, %d wake-ups, want true and 1", a.cache.get(k, now) != e, f.wakes.Load())
 	}
 }

@@ -162,9 +162,13 @@ func (h *Handler) applyDefaults() {
 	}
 }
 
-// Cleanup releases the shared provider state held for this config.
+// Cleanup releases the shared provider state held for this config and
+// stops its assertion re-signing worker.
 func (h *Handler) Cleanup() error {
 	h.releaseKeyring()
+	if h.asserter != nil {
+		h.asserter.close()
+	}
 	if h.risk != nil {
 		_ = h.risk.Close()
 	}

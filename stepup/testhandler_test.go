@@ -84,6 +84,9 @@ func newTestHandler(t *testing.T, issuer string, configure func(h *Handler)) *te
 	if err := h.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	if h.asserter != nil {
+		t.Cleanup(h.asserter.close) // its re-signing worker
+	}
 	return &testHandler{Handler: h, clock: c}
 }
 
@@ -134,7 +137,7 @@ func (th *testHandler) serve(t *testing.T, r *http.Request) served {
 		// A background re-signing of the assertion finishes before the
 		// test's next request, as it would in the seconds between a
 		// client's requests.
-		th.asserter.inflight.Wait()
+		th.asserter.settle()
 	}
 	return out
 }
