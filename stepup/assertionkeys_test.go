@@ -1,8 +1,16 @@
 package stepup
 
 import (
+	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"math/big"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -101,5 +109,43 @@ func TestDueKeySetIsRefreshedInTheBackgroundWithoutBlockingSigning(t *testing.T)
 	// The refresh ran in the background: wait for its result (or time out).
 	for s, _ := k.keys(context.Background()); len(s.keys) != 2; s, _ = k.keys(context.Background()) {
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// The JWS signature is r and s as 32 bytes each (RFC 7518, 3.4), also when
+// either is shorter: the deterministic nonce and a fixed key make the runs
+// below the same every time, and among them are signatures whose r or s
+// has a leading zero byte, which must be padded, not dropped.
+func TestES256SignatureIsRAndSPaddedTo32BytesEach(t *testing.T) {
+	priv, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), bytes.Repeat([]byte{0x17}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := &signingKey{id: "k", priv: priv, header: jwsHeader("k")}
+	short := 0
+	for i := range 1024 {
+		tok, err := signCompact(key, []byte(fmt.Sprintf(`{"n":%d}`, i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dot := strings.LastIndexByte(tok, '.')
+		sig, err := base64.RawURLEncoding.DecodeString(tok[dot+1:])
+		if err != nil || len(sig) != 64 {
+			t.Fatalf("signature %d: %d bytes (%v), want 64", i, len(sig), err)
+		}
+		if sig[0] == 0 || sig[32] == 0 {
+			short++
+		}
+		digest := sha256.Sum256([]byte(tok[:dot]))
+		r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
+		if !ecdsa.Verify(&priv.PublicKey, digest[:], r, s) {
+			t.Fatalf("signature %d does not verify", i)
+		}
+	}
+	if short == 0 {
+		t.Fatal("no signature with a short r or s among 1024: the padding went untested")
+	}
+	if _, ok := rawES256Signature([]byte{0x30, 0x03, 0x02, 0x01, 0x80}); ok {
+		t.Fatal("a negative r was accepted")
 	}
 }

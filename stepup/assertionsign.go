@@ -2,8 +2,7 @@ package stepup
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/rand"
+	"crypto"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
+	"golang.org/x/crypto/cryptobyte"
+	"golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
@@ -130,7 +131,11 @@ func (a *asserter) sign(ctx context.Context, k *assertionCacheKey, s *session.Se
 }
 
 // signCompact returns header.payload.signature with ES256 (RFC 7518,
-// section 3.4: R and S as 32-byte big-endian integers).
+// section 3.4: R and S as 32-byte big-endian integers). The nonce is
+// deterministic (RFC 6979): no random generator to seed per signature,
+// which makes a signature about a sixth cheaper than the hedged one
+// (BenchmarkAssertionSignature), and the JWS is the same ES256 for every
+// verifier.
 func signCompact(key *signingKey, payload []byte) (string, error) {
 	enc := base64.RawURLEncoding
 	buf := make([]byte, 0, len(key.header)+enc.EncodedLen(len(payload))+enc.EncodedLen(64)+2)
@@ -138,16 +143,33 @@ func signCompact(key *signingKey, payload []byte) (string, error) {
 	buf = append(buf, '.')
 	buf = enc.AppendEncode(buf, payload)
 	digest := sha256.Sum256(buf)
-	r, s, err := ecdsa.Sign(rand.Reader, key.priv, digest[:])
+	der, err := key.priv.Sign(nil, digest[:], crypto.SHA256)
 	if err != nil {
 		return "", err
 	}
-	var sig [64]byte
-	r.FillBytes(sig[:32])
-	s.FillBytes(sig[32:])
+	sig, ok := rawES256Signature(der)
+	if !ok {
+		return "", errors.New("assertion signature: unexpected ECDSA signature encoding")
+	}
 	buf = append(buf, '.')
 	buf = enc.AppendEncode(buf, sig[:])
 	return string(buf), nil
+}
+
+// rawES256Signature turns an ASN.1 ECDSA signature (SEQUENCE of INTEGER r
+// and s) into JWS form: r and s left-padded to 32 bytes each.
+func rawES256Signature(der []byte) (sig [64]byte, ok bool) {
+	var seq cryptobyte.String
+	var r, s []byte
+	in := cryptobyte.String(der)
+	if !in.ReadASN1(&seq, asn1.SEQUENCE) || !in.Empty() ||
+		!seq.ReadASN1Integer(&r) || !seq.ReadASN1Integer(&s) || !seq.Empty() ||
+		len(r) > 32 || len(s) > 32 {
+		return sig, false
+	}
+	copy(sig[32-len(r):32], r)
+	copy(sig[64-len(s):], s)
+	return sig, true
 }
 
 // jwsHeader is the encoded protected header of assertions signed by kid,
