@@ -70,9 +70,13 @@ func (h *Handler) holdThenLogin(w http.ResponseWriter, r *http.Request, req *dec
 		return false, nil
 	}
 	// The login attempt's state is taken first: the hold is bound to it.
+	// Taking the slot and holding set cookies; a hold that fails takes them
+	// back, so the caller answers as if no hold had been tried.
+	setBefore := len(w.Header().Values("Set-Cookie"))
 	state := newFlowState(h.takeFlowSlot(w, r))
 	id := newHeldID()
 	if err := h.hold(w, r, id, body, req, s, state); err != nil {
+		unsetCookiesSince(w.Header(), setBefore)
 		h.logger.Warn("held form: could not store it", zap.Error(err), logRequest(r))
 		return false, nil
 	}
@@ -81,4 +85,14 @@ func (h *Handler) holdThenLogin(w http.ResponseWriter, r *http.Request, req *dec
 	f := h.newFlow(state, req, s, h.resumePath()+"?id="+id, false)
 	f.Held = f.State
 	return true, h.sendFlow(w, r, d, req, s, &f)
+}
+
+// unsetCookiesSince removes the Set-Cookie lines added to hdr after the
+// first n.
+func unsetCookiesSince(hdr http.Header, n int) {
+	if n == 0 {
+		hdr.Del("Set-Cookie")
+		return
+	}
+	hdr["Set-Cookie"] = hdr["Set-Cookie"][:n]
 }
