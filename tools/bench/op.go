@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"math/big"
@@ -239,4 +240,16 @@ func randomString() string {
 	b := make([]byte, 18)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// serveOP runs the bench OP in its own process (`stepup-bench op`).
+func serveOP(args []string) error {
+	fs := flag.NewFlagSet("op", flag.ExitOnError)
+	alg := fs.String("alg", "RS256", "ID token signature: RS256 or ES256")
+	listen := fs.String("addr", "127.0.0.1:0", "listen address")
+	fs.Parse(args)
+	if _, err := startProviderAlg(*alg, *listen, benchUser, benchACR, []string{"pwd", "otp"}); err != nil {
+		return err
+	}
+	select {}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -46,4 +47,46 @@ func procStatusKiB(pid int, field string) float64 {
 		}
 	}
 	return 0
+}
+
+// cpuTicks sums user and system time of the processes, in clock ticks.
+func cpuTicks(pids []int) int64 {
+	var total int64
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// Fields after the parenthesised command name: state is field 3,
+		// utime 14 and stime 15.
+		s := string(b)
+		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		for _, f := range fields[11:13] {
+			v, _ := strconv.ParseInt(f, 10, 64)
+			total += v
+		}
+	}
+	return total
+}
+
+var clockTicks = func() func() float64 {
+	hz := 100.0
+	if out, err := exec.Command("getconf", "CLK_TCK").Output(); err == nil {
+		if v, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64); err == nil && v > 0 {
+			hz = v
+		}
+	}
+	return func() float64 { return hz }
+}()
+
+// rssMiB is a process's resident set (VmRSS) in MiB.
+func rssMiB(pid int) float64 { return procStatusKiB(pid, "VmRSS:") / 1024 }
+
+func loadAvg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }
