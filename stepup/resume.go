@@ -105,7 +105,7 @@ func (h *Handler) hold(w http.ResponseWriter, r *http.Request, id string, body [
 // resumed only by the browser that sent it. The cookie is scoped to the
 // confirmation page, so the form's own request never carries it (a form
 // cannot reuse the one a first held form set), and it is named after the
-// slot of the form's login attempt (flowslots.go): held forms in several
+// slot of the form's login attempt (flowcookie.go): held forms in several
 // tabs each keep their own, at most maxFlows of them, and a newer hold
 // replaces a cookie only where its login replaces the older login anyway.
 func (h *Handler) holdBrowser(w http.ResponseWriter, r *http.Request, slot string) []byte {
