@@ -1,11 +1,5 @@
 package stepup
 
-// A login attempt's state between the redirect to the IdP and the
-// callback: its sealed flow cookie, the slot that names it, reading it
-// back and clearing it. The login start (flow.go), the held form's login
-// (holdlogin.go) and the callback (callback.go) share it; it calls nothing
-// of theirs.
-
 import (
 	"context"
 	"crypto/rand"
@@ -19,6 +13,12 @@ import (
 	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
+
+// A login attempt's state between the redirect to the IdP and the
+// callback: its sealed flow cookie, the slot that names it, reading it
+// back and clearing it. The login start (flow.go), the held form's login
+// (holdlogin.go) and the callback (callback.go) share it; it calls nothing
+// of theirs.
 
 // flowState is what one login attempt must remember between the redirect to
 // the IdP and the callback. It lives in its own short-lived encrypted

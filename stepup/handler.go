@@ -195,7 +195,7 @@ type Handler struct {
 	store            *state.Store
 	storeKey         string
 	regulator        *regulation.Regulator
-	held             *holdState // held forms (resume.go)
+	held             *holdState // held forms (heldsweep.go)
 
 	// decided, when set, is shown every decision before it is acted on:
 	// the explain command's probe records it (explainprobe.go).

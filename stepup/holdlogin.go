@@ -13,7 +13,7 @@ import (
 
 // Holding a browser's form submission that fell short, then starting the
 // login that returns to the confirmation page (resumepage.go). The held
-// record itself, its storage and its cookie are resume.go's.
+// record itself and its storage are resume.go's, its cookie holdcookie.go's.
 
 // holdable says whether r is a same-origin browser form submission we may
 // hold. Cross-site submissions never are: holding one and replaying it after

@@ -9,11 +9,7 @@ import (
 	"errors"
 	"io/fs"
 	"net/http"
-	"strings"
-	"sync/atomic"
 	"time"
-
-	"go.uber.org/zap"
 
 	"github.com/caddy-stepup/caddy-stepup/stepup/decision"
 	"github.com/caddy-stepup/caddy-stepup/stepup/session"
@@ -23,7 +19,7 @@ import (
 // refused: its method, path, content type and body are sealed with the
 // cookie keys and kept in Caddy's storage (shared by replicas) for
 // hold_lifetime. After the login the user confirms on a page of ours
-// (resumepage.go) before anything reaches the upstream.
+// (resumepage.go, resumeconfirm.go) before anything reaches the upstream.
 const (
 	defaultHoldMaxBody = 64 << 10
 	// defaultHoldLifetime is the default and the longest hold_lifetime: the
@@ -101,29 +97,6 @@ func (h *Handler) hold(w http.ResponseWriter, r *http.Request, id string, body [
 	return h.storage.Store(r.Context(), holdStoragePrefix+id, []byte(sealed))
 }
 
-// holdBrowser sets a new hold cookie and returns its hash: a held form is
-// resumed only by the browser that sent it. The cookie is scoped to the
-// confirmation page, so the form's own request never carries it (a form
-// cannot reuse the one a first held form set), and it is named after the
-// slot of the form's login attempt (flowcookie.go): held forms in several
-// tabs each keep their own, at most maxFlows of them, and a newer hold
-// replaces a cookie only where its login replaces the older login anyway.
-func (h *Handler) holdBrowser(w http.ResponseWriter, r *http.Request, slot string) []byte {
-	name, v := h.holdCookie(r, slot), randomToken()
-	h.cookies.Set(w, r, &http.Cookie{
-		Name: name, Value: v, Path: h.resumePath(), MaxAge: int(defaultHoldLifetime.Seconds()),
-	})
-	sum := sha256.Sum256([]byte(v))
-	return sum[:]
-}
-
-func (h *Handler) holdCookie(r *http.Request, slot string) string {
-	if h.cookies.Secure(r) {
-		return "__Secure-" + holdCookieName + "_" + slot
-	}
-	return holdCookieName + "_" + slot
-}
-
 func (h *Handler) resumePath() string { return defaultResumePath }
 
 // newHeldID names a held form in storage: 32 random bytes in lower-case
@@ -199,64 +172,7 @@ func (h *Handler) takeHeld(ctx context.Context, id string) (bool, error) {
 	return true, nil
 }
 
-func (h *Handler) dropHeld(ctx context.Context, id string) {
-	if err := h.storage.Delete(ctx, holdStoragePrefix+id); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		h.logger.Warn("held form: deleting from storage failed", zap.Error(err))
-	}
-}
-
 func flowHash(state string) []byte {
 	sum := sha256.Sum256([]byte(state))
 	return sum[:]
-}
-
-// holdState is the handler's bookkeeping of held forms.
-type holdState struct {
-	lastSweep atomic.Int64 // unix nanoseconds
-}
-
-// sweepHeld deletes, at most once per defaultHoldLifetime and in the background,
-// held forms whose storage entry is older than defaultHoldLifetime: forms nobody
-// came back for would otherwise stay in storage for ever.
-func (h *Handler) sweepHeld() {
-	// Wall time, not h.now: it is compared with the storage's own
-	// modification times.
-	now := time.Now()
-	last := h.held.lastSweep.Load()
-	if now.Sub(time.Unix(0, last)) < defaultHoldLifetime || !h.held.lastSweep.CompareAndSwap(last, now.UnixNano()) {
-		return
-	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		n, err := h.sweepHeldNow(ctx, now)
-		if err != nil {
-			h.logger.Warn("held forms: sweeping storage failed", zap.Error(err))
-			return
-		}
-		if n > 0 {
-			h.logger.Debug("held forms: expired entries removed", zap.Int("count", n))
-		}
-	}()
-}
-
-func (h *Handler) sweepHeldNow(ctx context.Context, now time.Time) (int, error) {
-	keys, err := h.storage.List(ctx, strings.TrimSuffix(holdStoragePrefix, "/"), false)
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, key := range keys {
-		info, err := h.storage.Stat(ctx, key)
-		if err != nil || now.Sub(info.Modified) <= defaultHoldLifetime+time.Minute {
-			continue
-		}
-		if h.storage.Delete(ctx, key) == nil {
-			n++
-		}
-	}
-	return n, nil
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"strings"
 )
 
 // newResumeRequest rebuilds the held request as the upstream must see it:
@@ -23,29 +22,6 @@ func newResumeRequest(r *http.Request, hr *heldRequest) *http.Request {
 	r2.Header.Del("Origin")
 	r2.Header.Del("Referer")
 	return r2
-}
-
-// dropHoldCookies removes the hold cookies from a Cookie header. The
-// other cookies of ours leave with the request's pass (dropOurCookies);
-// hold cookies are scoped to the confirmation page, so only a resumed
-// request carries them, and the check stays off every other request.
-func dropHoldCookies(h http.Header) {
-	lines := h["Cookie"]
-	var kept []string
-	for _, line := range lines {
-		for part := range strings.SplitSeq(line, ";") {
-			part = strings.TrimSpace(part)
-			name, _, _ := strings.Cut(part, "=")
-			if part != "" && !strings.HasPrefix(strings.TrimPrefix(name, "__Secure-"), holdCookieName+"_") {
-				kept = append(kept, part)
-			}
-		}
-	}
-	if len(kept) == 0 {
-		h.Del("Cookie")
-		return
-	}
-	h["Cookie"] = []string{strings.Join(kept, "; ")}
 }
 
 // resumedKey marks a resumed request: it is never held again.
