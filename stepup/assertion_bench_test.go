@@ -40,7 +40,7 @@ func BenchmarkAssertion(b *testing.B) {
 			i := 0
 			tick = func() {
 				if i++; i%missEvery == 0 {
-					c.add(lifetime / 2)
+					c.Add(lifetime / 2)
 				}
 			}
 		}
@@ -86,7 +86,7 @@ func BenchmarkAssertionSignature(b *testing.B) {
 		h, c := benchHandler(b, func(h *Handler) { h.Assertion = &AssertionConfig{Audience: "https://backend.internal"} })
 		s := benchSession(h, c, 0)
 		k := assertionCacheKey{s: s, rule: "admin", score: -1, method: "GET", host: "app.example.com", path: "/admin/users", tls: true}
-		now := c.now()
+		now := c.Now()
 		if _, _, err := h.asserter.sign(context.Background(), &k, s, now); err != nil {
 			b.Fatal(err)
 		}

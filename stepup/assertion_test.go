@@ -65,7 +65,7 @@ func (th *testHandler) verifyAssertion(t *testing.T, token string) (assertionCla
 func TestPassingRequestCarriesAnAssertionThatVerifiesAgainstThePublishedKeys(t *testing.T) {
 	th := newTestHandler(t, deadIssuer(t), withAssertion(nil))
 	s := th.session("urn:otp", "pwd", "otp")
-	s.AuthTime = th.clock.now().Add(-time.Minute)
+	s.AuthTime = th.clock.Now().Add(-time.Minute)
 	out := th.serve(t, request("POST", "http://127.0.0.1/admin/users", "Cookie", th.cookieFor(t, s)))
 	if out.upstream == nil {
 		t.Fatalf("sufficient session refused: %d", out.rec.Code)
@@ -75,7 +75,7 @@ func TestPassingRequestCarriesAnAssertionThatVerifiesAgainstThePublishedKeys(t *
 	if typ, _ := hdr.ExtraHeaders[jose.HeaderType].(string); typ != assertionMediaType || hdr.Algorithm != "ES256" {
 		t.Fatalf("header typ %q alg %q", typ, hdr.Algorithm)
 	}
-	now := th.clock.now().Unix()
+	now := th.clock.Now().Unix()
 	want := assertionClaims{
 		Issuer: "http://127.0.0.1", Audience: "backend", Subject: "alice", ACR: "urn:otp", AMR: []string{"pwd", "otp"},
 		AuthTime: now - 60, Rule: "admin", Method: "POST", URL: "http://127.0.0.1/admin/users",
@@ -114,7 +114,7 @@ func TestAssertionIsReusedForTheSameTargetDuringHalfItsLifetimeOnly(t *testing.T
 	}
 	first := get("GET", "/admin/a")
 	// Early in the reuse window: reused, and not re-signed either.
-	th.clock.add(2 * time.Second)
+	th.clock.Add(2 * time.Second)
 	if again := get("GET", "/admin/a"); again != first {
 		t.Fatal("the same target within half the lifetime was signed again")
 	}
@@ -123,10 +123,10 @@ func TestAssertionIsReusedForTheSameTargetDuringHalfItsLifetimeOnly(t *testing.T
 	}
 	// No request for /admin/a since: nothing re-signed it, and at half its
 	// lifetime it is signed again for the request.
-	th.clock.add(8 * time.Second)
+	th.clock.Add(8 * time.Second)
 	if later := get("GET", "/admin/a"); later == first {
 		t.Fatal("an assertion past half its lifetime was reused")
-	} else if c, _ := th.verifyAssertion(t, later); c.Expires != th.clock.now().Unix()+20 {
+	} else if c, _ := th.verifyAssertion(t, later); c.Expires != th.clock.Now().Unix()+20 {
 		t.Fatalf("re-signed assertion expires at %d, want now+20s", c.Expires)
 	}
 }

@@ -143,7 +143,7 @@ func benchAssertionTrace(b *testing.B, trace []assertionEvent, mode string) {
 	for i := range cookies {
 		cookies[i] = sessionCookie(b, h, benchSession(h, c, 0))
 	}
-	start := c.now()
+	start := c.Now()
 	const batch = 512
 	reqs := make([]*http.Request, batch)
 	at := make([]time.Time, batch)
@@ -181,7 +181,7 @@ func benchAssertionTrace(b *testing.B, trace []assertionEvent, mode string) {
 			cpu -= processCPU() - cpu0 // preparing is not the handler's work
 			b.StartTimer()
 		}
-		c.t.Store(at[i%batch].UnixNano())
+		c.Set(at[i%batch])
 		c0, t0 := threadCPU(), time.Now()
 		if err := h.ServeHTTP(w, reqs[i%batch], next); err != nil {
 			b.Fatal(err)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/internal/testclock"
 )
 
 func kids(keys []*signingKey) []string {
@@ -35,45 +37,45 @@ func loadNow(t *testing.T, k *assertionKeys) *signingKeySet {
 }
 
 func TestNewAssertionKeyIsPublishedBeforeItSignsAndRetiredOneUntilItsAssertionsExpired(t *testing.T) {
-	c := newClock(time.Unix(1_800_000_000, 0))
+	c := testclock.New(time.Unix(1_800_000_000, 0))
 	const rotation, lifetime = time.Hour, 30 * time.Second
-	k := newAssertionKeys(testStorage(t), rotation, lifetime, c.now)
+	k := newAssertionKeys(testStorage(t), rotation, lifetime, c.Now)
 	lead := k.lead() // 10m: a quarter of the rotation is longer
 	first := loadNow(t, k)
-	if len(first.keys) != 1 || first.signer(c.now(), lead) != first.keys[0] {
+	if len(first.keys) != 1 || first.signer(c.Now(), lead) != first.keys[0] {
 		t.Fatal("a fresh store's first key does not sign at once")
 	}
 	old := first.keys[0].id
 
-	c.add(rotation)
+	c.Add(rotation)
 	set := loadNow(t, k)
 	if len(set.keys) != 2 {
 		t.Fatalf("%d keys after a rotation, want 2", len(set.keys))
 	}
 	next := set.keys[1].id
-	if got := set.signer(c.now(), lead).id; got != old {
+	if got := set.signer(c.Now(), lead).id; got != old {
 		t.Fatal("the new key signs before it was published for the lead time")
 	}
-	if got := kids(k.published(set, c.now())); !slices.Equal(got, []string{old, next}) {
+	if got := kids(k.published(set, c.Now())); !slices.Equal(got, []string{old, next}) {
 		t.Fatalf("published %v, want both keys while the new one waits", got)
 	}
 
-	c.add(lead)
-	if got := set.signer(c.now(), lead).id; got != next {
+	c.Add(lead)
+	if got := set.signer(c.Now(), lead).id; got != next {
 		t.Fatal("the new key does not sign after the lead time")
 	}
 	// The old key signed until now; its last assertions live for lifetime.
-	c.add(lifetime + assertionKeySkew - time.Second)
-	if got := kids(k.published(set, c.now())); !slices.Equal(got, []string{old, next}) {
+	c.Add(lifetime + assertionKeySkew - time.Second)
+	if got := kids(k.published(set, c.Now())); !slices.Equal(got, []string{old, next}) {
 		t.Fatalf("published %v: the old key was withdrawn while assertions it signed were still valid", got)
 	}
-	c.add(time.Second)
-	if got := kids(k.published(set, c.now())); !slices.Equal(got, []string{next}) {
+	c.Add(time.Second)
+	if got := kids(k.published(set, c.Now())); !slices.Equal(got, []string{next}) {
 		t.Fatalf("published %v, want the retired key withdrawn once its assertions expired", got)
 	}
 
 	// The next rotation prunes it from storage.
-	c.add(rotation)
+	c.Add(rotation)
 	set = loadNow(t, k)
 	if got := kids(set.keys); len(got) != 2 || got[0] != next || slices.Contains(got, old) {
 		t.Fatalf("stored keys after the next rotation: %v", got)
@@ -81,14 +83,14 @@ func TestNewAssertionKeyIsPublishedBeforeItSignsAndRetiredOneUntilItsAssertionsE
 }
 
 func TestReplicasSharingStorageRotateToOneNewKey(t *testing.T) {
-	c := newClock(time.Unix(1_800_000_000, 0))
+	c := testclock.New(time.Unix(1_800_000_000, 0))
 	storage := testStorage(t)
-	a := newAssertionKeys(storage, time.Hour, 30*time.Second, c.now)
-	b := newAssertionKeys(storage, time.Hour, 30*time.Second, c.now)
+	a := newAssertionKeys(storage, time.Hour, 30*time.Second, c.Now)
+	b := newAssertionKeys(storage, time.Hour, 30*time.Second, c.Now)
 	if x, y := loadNow(t, a), loadNow(t, b); !slices.Equal(kids(x.keys), kids(y.keys)) || len(x.keys) != 1 {
 		t.Fatalf("replicas started with different keys: %v %v", kids(x.keys), kids(y.keys))
 	}
-	c.add(time.Hour)
+	c.Add(time.Hour)
 	x, y := loadNow(t, a), loadNow(t, b)
 	if !slices.Equal(kids(x.keys), kids(y.keys)) || len(x.keys) != 2 {
 		t.Fatalf("after both rotated: %v and %v, want the same two keys", kids(x.keys), kids(y.keys))
@@ -96,13 +98,13 @@ func TestReplicasSharingStorageRotateToOneNewKey(t *testing.T) {
 }
 
 func TestDueKeySetIsRefreshedInTheBackgroundWithoutBlockingSigning(t *testing.T) {
-	c := newClock(time.Unix(1_800_000_000, 0))
-	k := newAssertionKeys(testStorage(t), time.Hour, 30*time.Second, c.now)
+	c := testclock.New(time.Unix(1_800_000_000, 0))
+	k := newAssertionKeys(testStorage(t), time.Hour, 30*time.Second, c.Now)
 	first, err := k.keys(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.add(time.Hour)
+	c.Add(time.Hour)
 	if s, _ := k.keys(context.Background()); s != first {
 		t.Fatal("a due key set was not served while it refreshes")
 	}

@@ -40,7 +40,7 @@ func (c *assertionClient) get(t *testing.T) (string, assertionClaims) {
 	}
 	tok := out.upstream.Header.Get("Stepup-Assertion")
 	claims, _ := c.th.verifyAssertion(t, tok)
-	now := c.th.clock.now()
+	now := c.th.clock.Now()
 	if left := time.Unix(claims.Expires, 0).Sub(now); left < c.th.asserter.lifetime/2 || claims.IssuedAt > now.Unix() {
 		t.Fatalf("at %s the upstream got an assertion issued at %d with %s left, want at least half of %s",
 			now.Format(time.TimeOnly), claims.IssuedAt, left, c.th.asserter.lifetime)
@@ -70,7 +70,7 @@ func TestClientRepeatingATargetWithinHalfTheLifetimeWaitsForASignatureOnlyOnce(t
 		c := newAssertionClient(t, lifetime, time.Hour)
 		for range 60 {
 			c.get(t)
-			c.th.clock.add(gap)
+			c.th.clock.Add(gap)
 		}
 		if n := c.inlineSigns(); n != 1 {
 			t.Errorf("a request every %s: %d requests signed inline, want only the first", gap, n)
@@ -88,7 +88,7 @@ func TestClientRepeatingATargetWithinHalfTheLifetimeWaitsForASignatureOnlyOnce(t
 	c := newAssertionClient(t, lifetime, time.Hour)
 	for range 5 {
 		c.get(t)
-		c.th.clock.add(lifetime / 2)
+		c.th.clock.Add(lifetime / 2)
 	}
 	if n, bg := c.inlineSigns(), c.th.asserter.refreshed.Load(); n != 5 || bg != 0 {
 		t.Fatalf("a request every half lifetime: %d inline and %d background signatures, want 5 and 0", n, bg)
@@ -107,9 +107,9 @@ func TestSteadyClientGetsAssertionsOfTheCurrentKeyAcrossRotations(t *testing.T) 
 		// Rotate synchronously when due, as a request's background refresh
 		// of the key set would.
 		set := loadNow(t, keys)
-		signerAt[c.th.clock.now().Unix()] = set.signer(c.th.clock.now(), lead).id
-		if set.signer(c.th.clock.now(), lead).id != last {
-			last = set.signer(c.th.clock.now(), lead).id
+		signerAt[c.th.clock.Now().Unix()] = set.signer(c.th.clock.Now(), lead).id
+		if set.signer(c.th.clock.Now(), lead).id != last {
+			last = set.signer(c.th.clock.Now(), lead).id
 			rotated++
 		}
 		// Twice at the same time: the first may start a re-signing, the
@@ -119,10 +119,10 @@ func TestSteadyClientGetsAssertionsOfTheCurrentKeyAcrossRotations(t *testing.T) 
 			_, hdr := c.th.verifyAssertion(t, tok)
 			if want, ok := signerAt[claims.IssuedAt]; !ok || hdr.KeyID != want {
 				t.Fatalf("at %d: served an assertion issued at %d by key %s; the key signing then was %q",
-					c.th.clock.now().Unix(), claims.IssuedAt, hdr.KeyID, want)
+					c.th.clock.Now().Unix(), claims.IssuedAt, hdr.KeyID, want)
 			}
 		}
-		c.th.clock.add(5 * time.Second)
+		c.th.clock.Add(5 * time.Second)
 	}
 	if rotated < 3 {
 		t.Fatalf("only %d signing keys in 6 minutes of 2-minute rotations", rotated)
@@ -156,7 +156,7 @@ func serveConcurrently(t *testing.T, th *testHandler, n int, cookie string) []st
 func TestConcurrentReusesOfADueAssertionReSignItOnce(t *testing.T) {
 	c := newAssertionClient(t, 20*time.Second, time.Hour)
 	first, _ := c.get(t)
-	c.th.clock.add(6 * time.Second) // the window ends within twice this
+	c.th.clock.Add(6 * time.Second) // the window ends within twice this
 	// Slots for every request, so that only the single flight limits.
 	c.th.asserter.slots = make(chan struct{}, 32)
 	before := c.th.asserter.signed.Load()
@@ -182,7 +182,7 @@ func TestConcurrentReusesOfADueAssertionReSignItOnce(t *testing.T) {
 	// starts a re-signing, whether or not it has finished.
 	a := c.th.asserter
 	k := assertionCacheKey{s: c.th.session("urn:otp"), rule: "admin", score: -1, method: "GET", host: "127.0.0.1", path: "/x"}
-	now := c.th.clock.now()
+	now := c.th.clock.Now()
 	e, err := a.signEntry(context.Background(), &k, now)
 	if err != nil {
 		t.Fatal(err)
@@ -216,17 +216,17 @@ func TestBusyRefreshersLeaveADueAssertionAsItIs(t *testing.T) {
 	c.th.asserter.slots = make(chan struct{}, 1)
 	c.th.asserter.slots <- struct{}{}
 	first, _ := c.get(t)
-	c.th.clock.add(6 * time.Second)
+	c.th.clock.Add(6 * time.Second)
 	before := c.th.asserter.signed.Load()
 	if tok, _ := c.get(t); tok != first || c.th.asserter.signed.Load() != before {
 		t.Fatal("with every refresher busy, a due assertion was not served as it was, or something signed")
 	}
 	<-c.th.asserter.slots // a refresher frees up: the next reuse re-signs
-	c.th.clock.add(2 * time.Second)
+	c.th.clock.Add(2 * time.Second)
 	if tok, _ := c.get(t); tok != first {
 		t.Fatal("the due assertion was not served while it was re-signed")
 	}
-	if tok, claims := c.get(t); tok == first || claims.IssuedAt != c.th.clock.now().Unix() {
+	if tok, claims := c.get(t); tok == first || claims.IssuedAt != c.th.clock.Now().Unix() {
 		t.Fatal("a free refresher did not re-sign the due assertion")
 	}
 }
@@ -237,7 +237,7 @@ func TestRevokedSessionsAssertionIsNeverReSigned(t *testing.T) {
 	s.Issued = time.Now().Add(-time.Minute) // the admin route revokes up to the wall clock
 	c.cookie = c.th.cookieFor(t, s)
 	c.get(t)
-	c.th.clock.add(6 * time.Second)
+	c.th.clock.Add(6 * time.Second)
 	c.get(t) // re-signed in the background
 	body := `{"issuer":"` + c.th.Provider.Issuer + `","sub":"alice"}`
 	if err := serveAdminRevoke(httptest.NewRecorder(), httptest.NewRequest("POST", "/stepup/revoke", strings.NewReader(body))); err != nil {
@@ -245,7 +245,7 @@ func TestRevokedSessionsAssertionIsNeverReSigned(t *testing.T) {
 	}
 	signed := c.th.asserter.signed.Load()
 	for range 30 {
-		c.th.clock.add(6 * time.Second)
+		c.th.clock.Add(6 * time.Second)
 		if out := c.th.serve(t, request("GET", "http://127.0.0.1/admin/a", "Cookie", c.cookie)); out.upstream != nil {
 			t.Fatal("the revoked session passed")
 		}
@@ -293,10 +293,10 @@ func TestReSigningWorkerStartsWithTheFirstReSigningAndExitsOnCleanup(t *testing.
 	if n := refreshWorkers(); n != before {
 		t.Fatalf("%d re-signing workers before anything was re-signed, want %d (started lazily)", n, before)
 	}
-	c.th.clock.add(6 * time.Second)
+	c.th.clock.Add(6 * time.Second)
 	c.get(t) // due: queued for the worker
 	c.get(t)
-	c.th.clock.add(6 * time.Second)
+	c.th.clock.Add(6 * time.Second)
 	c.get(t) // due again: the same worker
 	if tok, _ := c.get(t); tok == first {
 		t.Fatal("nothing was re-signed")
@@ -319,7 +319,7 @@ func TestReSigningWorkerIsWokenOnlyWhenParked(t *testing.T) {
 	c := newAssertionClient(t, 20*time.Second, time.Hour)
 	a, f := c.th.asserter, c.th.asserter.refresher
 	f.tick = time.Millisecond // before the worker starts
-	now := c.th.clock.now()
+	now := c.th.clock.Now()
 	entry := func(path string) (*assertionCacheKey, *assertionEntry) {
 		k := &assertionCacheKey{s: c.th.session("urn:otp"), rule: "admin", score: -1, method: "GET", host: "127.0.0.1", path: path}
 		e, err := a.signEntry(context.Background(), k, now)

@@ -32,13 +32,13 @@ func withLogoutIdP(tb testing.TB, th *testHandler) *logoutIdP {
 	tb.Helper()
 	idp := &logoutIdP{issuer: th.Provider.Issuer, key: rsaKeyOnce(), clock: th.clock}
 	keys := &oidc.StaticKeySet{PublicKeys: []crypto.PublicKey{idp.key.Public()}}
-	th.idp = provider.Static(th.idpKey(), keys, []string{"RS256"}, th.clock.now)
+	th.idp = provider.Static(th.idpKey(), keys, []string{"RS256"}, th.clock.Now)
 	return idp
 }
 
 // claims are a valid logout token's claims for sid; edit them to break it.
 func (idp *logoutIdP) claims(sub, sid string) map[string]any {
-	now := idp.clock.now()
+	now := idp.clock.Now()
 	c := map[string]any{
 		"iss": idp.issuer, "aud": []string{"edge"}, "iat": now.Unix(), "exp": now.Add(time.Minute).Unix(),
 		"jti":    fmt.Sprintf("jti-%d-%s-%s", now.UnixNano(), sub, sid),
@@ -110,7 +110,7 @@ func TestBackchannelLogoutEndsTheSessionItNamesAndNoOther(t *testing.T) {
 	if !th.passes(t, other) {
 		t.Error("another session of the same user was ended by a sid logout")
 	}
-	th.clock.add(2 * time.Second)
+	th.clock.Add(2 * time.Second)
 	later := th.session("urn:otp")
 	later.SID = "sid-1"
 	if !th.passes(t, later) {
@@ -156,12 +156,12 @@ func TestBadLogoutTokensAreRefusedAndChangeNothing(t *testing.T) {
 		{"unsigned", b64([]byte(`{"alg":"none","typ":"logout+jwt"}`)) + "." + b64(unsignedClaims) + "."},
 		{"wrongly signed", idp.sign(t, otherKey, idp.claims("alice", "sid-1"))},
 		{"replayed jti", replayed},
-		{"expired", edit(func(c map[string]any) { c["exp"] = idp.clock.now().Add(-time.Minute).Unix() })},
+		{"expired", edit(func(c map[string]any) { c["exp"] = idp.clock.Now().Add(-time.Minute).Unix() })},
 		{"issued long ago", edit(func(c map[string]any) {
-			c["iat"] = idp.clock.now().Add(-time.Hour).Unix()
+			c["iat"] = idp.clock.Now().Add(-time.Hour).Unix()
 			delete(c, "exp")
 		})},
-		{"issued in the future", edit(func(c map[string]any) { c["iat"] = idp.clock.now().Add(time.Hour).Unix() })},
+		{"issued in the future", edit(func(c map[string]any) { c["iat"] = idp.clock.Now().Add(time.Hour).Unix() })},
 		{"nonce-carrying", edit(func(c map[string]any) { c["nonce"] = "n" })},
 		{"wrong audience", edit(func(c map[string]any) { c["aud"] = []string{"someone-else"} })},
 		{"wrong issuer", edit(func(c map[string]any) { c["iss"] = "https://evil.example" })},

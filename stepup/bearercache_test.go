@@ -64,7 +64,7 @@ func withBearerIdP(tb testing.TB, h *Handler, c *clock, alg jose.SignatureAlgori
 	}
 	idp := &bearerIdP{issuer: h.Provider.Issuer, alg: alg, key: key, clock: c,
 		keys: &countingKeys{StaticKeySet: oidc.StaticKeySet{PublicKeys: []crypto.PublicKey{key.Public()}}}}
-	h.idp = provider.Static(h.idpKey(), idp.keys, []string{string(alg)}, c.now)
+	h.idp = provider.Static(h.idpKey(), idp.keys, []string{string(alg)}, c.Now)
 	return idp
 }
 
@@ -78,7 +78,7 @@ func (idp *bearerIdP) token(tb testing.TB, sub, aud string, ttl time.Duration) s
 // typedToken is token with the JWT header's typ set to typ.
 func (idp *bearerIdP) typedToken(tb testing.TB, typ, sub, aud string, ttl time.Duration) string {
 	tb.Helper()
-	now := idp.clock.now()
+	now := idp.clock.Now()
 	claims, _ := json.Marshal(map[string]any{
 		"iss": idp.issuer, "sub": sub, "aud": []string{aud}, "client_id": "api-client",
 		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(ttl).Unix(), "jti": fmt.Sprint(now.UnixNano(), sub),
@@ -142,7 +142,7 @@ func TestCachedBearerTokenExpiresWithTheToken(t *testing.T) {
 	if _, err := th.verify(t, tok); err != nil {
 		t.Fatal(err)
 	}
-	th.clock.add(2*time.Minute + time.Second)
+	th.clock.Add(2*time.Minute + time.Second)
 	if s, err := th.verify(t, tok); err == nil {
 		t.Fatalf("an expired token was accepted from the cache: %+v", s)
 	}
@@ -154,7 +154,7 @@ func TestBearerTokenIsVerifiedAgainAfterTheCacheMaxAge(t *testing.T) {
 	if _, err := th.verify(t, tok); err != nil {
 		t.Fatal(err)
 	}
-	th.clock.add(bearerCacheMaxAge)
+	th.clock.Add(bearerCacheMaxAge)
 	if _, err := th.verify(t, tok); err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestRefusedBearerTokensAreNotCached(t *testing.T) {
 			if n := idp.keys.checks.Load() - before; n != 2 {
 				t.Fatalf("%d signature checks for two attempts, want 2 (a failure is never cached)", n)
 			}
-			if th.bearers.get(bearerKey(tok), th.clock.now()) != nil {
+			if th.bearers.get(bearerKey(tok), th.clock.Now()) != nil {
 				t.Fatal("a refused token is cached")
 			}
 		})
@@ -218,7 +218,7 @@ func TestBearerCacheStaysWithinItsBound(t *testing.T) {
 		seen = append(seen, last)
 		cached := 0
 		for _, tok := range seen {
-			if th.bearers.get(bearerKey(tok), th.clock.now()) != nil {
+			if th.bearers.get(bearerKey(tok), th.clock.Now()) != nil {
 				cached++
 			}
 		}

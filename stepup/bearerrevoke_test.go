@@ -22,7 +22,7 @@ func TestBearerTokenOfARevokedSubjectIsRefused(t *testing.T) {
 	if code, _ := call(old); code != http.StatusOK {
 		t.Fatalf("before the revocation: %d", code)
 	}
-	rv := state.Revocation{Issuer: th.Provider.Issuer, Subject: "alice", Before: th.clock.now().Unix()}
+	rv := state.Revocation{Issuer: th.Provider.Issuer, Subject: "alice", Before: th.clock.Now().Unix()}
 	if err := th.store.Revoke(context.Background(), rv); err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestBearerTokenOfARevokedSubjectIsRefused(t *testing.T) {
 	if code, _ := call(idp.token(t, "bob", "api", time.Hour)); code != http.StatusOK {
 		t.Errorf("another subject's token: %d", code)
 	}
-	th.clock.add(2 * time.Second)
+	th.clock.Add(2 * time.Second)
 	later := idp.token(t, "alice", "api", time.Hour)
 	if code, _ := call(later); code != http.StatusOK {
 		t.Errorf("a token issued after the revocation: %d, want 200", code)

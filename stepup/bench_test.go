@@ -26,6 +26,7 @@ import (
 	"github.com/caddyserver/certmagic"
 
 	"github.com/caddy-stepup/caddy-stepup/internal/mmdbtest"
+	"github.com/caddy-stepup/caddy-stepup/stepup/internal/testclock"
 	"github.com/caddy-stepup/caddy-stepup/stepup/risk"
 	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
@@ -42,7 +43,7 @@ const benchUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like
 // identity header. configure may change it before Provision.
 func benchHandler(b *testing.B, configure func(h *Handler)) (*Handler, *clock) {
 	b.Helper()
-	c := newClock(time.Unix(1_800_000_000, 0))
+	c := testclock.New(time.Unix(1_800_000_000, 0))
 	h := &Handler{
 		Provider:        ProviderConfig{Issuer: "https://idp.example/" + b.Name(), ClientID: "edge"},
 		ACRLevels:       []string{"urn:pwd", "urn:otp"},
@@ -54,7 +55,7 @@ func benchHandler(b *testing.B, configure func(h *Handler)) (*Handler, *clock) {
 	}
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	b.Cleanup(cancel)
-	if err := h.provision(ctx, provisionEnv{now: c.now, storage: &certmagic.FileStorage{Path: b.TempDir()}}); err != nil {
+	if err := h.provision(ctx, provisionEnv{now: c.Now, storage: &certmagic.FileStorage{Path: b.TempDir()}}); err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = h.Cleanup() })
@@ -98,7 +99,7 @@ func benchRiskConfig(h *Handler, dbs mmdbtest.Paths) {
 // benchSession is a realistic session (the cookie size test's): a UUID
 // subject, three methods, a risk baseline recorded from benchIP.
 func benchSession(h *Handler, c *clock, device uint64) *session.Session {
-	now := c.now()
+	now := c.Now()
 	s := &session.Session{
 		Subject: "f81d4fae-7dec-11d0-a765-00a0c91e6bf6", ACR: "urn:otp",
 		AMR: []string{"pwd", "otp", "hwk"}, AuthTime: now, Issued: now, Expires: now.Add(30 * 24 * time.Hour),
@@ -216,7 +217,7 @@ func BenchmarkFastPath(b *testing.B) {
 		r := browserRequest(h, "/admin/users", sessionCookie(b, h, benchSession(h, c, hash)), device)
 		// 10 ms between requests: 6,000 per minute, under the frequency
 		// limits, so the score stays 0 and the request passes on the rule.
-		benchServe(b, h, r, func() { c.add(10 * time.Millisecond) })
+		benchServe(b, h, r, func() { c.Add(10 * time.Millisecond) })
 	})
 }
 

@@ -35,15 +35,15 @@ func BenchmarkCachesWhenFull(b *testing.B) {
 			}
 		})
 		for _, tok := range tokens {
-			if h.bearers.get(bearerKey(tok), c.now()) == nil {
+			if h.bearers.get(bearerKey(tok), c.Now()) == nil {
 				b.Fatal("a token is missing from the cache")
 			}
 		}
-		s := &session.Session{Subject: "x", Expires: c.now().Add(time.Hour)}
+		s := &session.Session{Subject: "x", Expires: c.Now().Add(time.Hour)}
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {
-			h.bearers.put(bearerKey(fmt.Sprint(i)), s, c.now())
+			h.bearers.put(bearerKey(fmt.Sprint(i)), s, c.Now())
 			i++
 		}
 		b.ReportMetric(held, "heap-bytes-full")

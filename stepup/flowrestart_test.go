@@ -15,7 +15,7 @@ import (
 // back to its page, whose request starts a new login if it still needs one.
 func TestAFlowCookieFromAnEarlierVersionRestartsTheLogin(t *testing.T) {
 	th := newTestHandler(t, deadIssuer(t), nil)
-	now := th.clock.now()
+	now := th.clock.Now()
 	old := flowState{State: newFlowState('1'), Nonce: randomToken(), Verifier: randomToken(),
 		ReturnTo: "/admin?tab=users", Rule: "admin", Started: now.Unix() - 30} // Version 0: before requirements were carried
 	callback := func(f flowState, state string) served {

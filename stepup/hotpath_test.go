@@ -43,7 +43,7 @@ func TestUpstreamHeaderValueIsReplaceKnown(t *testing.T) {
 func TestOpenedSessionsAreCachedAndStillJudgedAtEveryRequest(t *testing.T) {
 	th := newTestHandler(t, deadIssuer(t), nil)
 	s := th.session("urn:otp", "otp")
-	s.Expires = th.clock.now().Add(10 * time.Minute)
+	s.Expires = th.clock.Now().Add(10 * time.Minute)
 	cookie := th.cookieFor(t, s)
 	admin := func() served { return th.serve(t, request("GET", "http://127.0.0.1/admin", "Cookie", cookie)) }
 	if out := admin(); out.upstream == nil {
@@ -56,7 +56,7 @@ func TestOpenedSessionsAreCachedAndStillJudgedAtEveryRequest(t *testing.T) {
 	if out := admin(); out.upstream == nil || out.upstream.Header.Get("X-User") != "alice" {
 		t.Fatalf("cached session refused or lost its subject: %d", out.rec.Code)
 	}
-	th.clock.add(11 * time.Minute)
+	th.clock.Add(11 * time.Minute)
 	if out := admin(); out.upstream != nil {
 		t.Fatal("a cached session passed after it expired")
 	}

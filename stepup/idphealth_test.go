@@ -49,13 +49,13 @@ func TestLoginsGet503WhenTheIdPDiesAfterDiscovery(t *testing.T) {
 	if code := login(); code != http.StatusFound || idp.hits.Load() != 1 {
 		t.Fatalf("first login: %d after %d IdP requests, want a redirect after discovery", code, idp.hits.Load())
 	}
-	th.clock.add(provider.DefaultHealthCheckInterval / 2)
+	th.clock.Add(provider.DefaultHealthCheckInterval / 2)
 	if code := login(); code != http.StatusFound || idp.hits.Load() != 1 {
 		t.Fatalf("a login within the health interval: %d after %d IdP requests, want a redirect and no probe", code, idp.hits.Load())
 	}
 
 	idp.down.Store(true)
-	th.clock.add(provider.DefaultHealthCheckInterval)
+	th.clock.Add(provider.DefaultHealthCheckInterval)
 	out := th.serve(t, request("GET", "http://127.0.0.1/admin", "Accept", "text/html"))
 	if out.rec.Code != http.StatusServiceUnavailable || out.rec.Header().Get("Retry-After") == "" || idp.hits.Load() != 2 {
 		t.Fatalf("a login after the IdP died: %d (Retry-After %q) after %d IdP requests, want 503 after one probe",
@@ -71,7 +71,7 @@ func TestLoginsGet503WhenTheIdPDiesAfterDiscovery(t *testing.T) {
 	}
 
 	idp.down.Store(false)
-	th.clock.add(provider.MaxBackoff)
+	th.clock.Add(provider.MaxBackoff)
 	if code := login(); code != http.StatusFound || idp.hits.Load() != 3 {
 		t.Fatalf("a login after the IdP came back: %d after %d IdP requests, want a redirect after one probe", code, idp.hits.Load())
 	}

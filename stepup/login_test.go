@@ -89,7 +89,7 @@ func TestLoopGuardExplainsInsteadOfRedirectingAgain(t *testing.T) {
 	if out.rec.Code != http.StatusForbidden || !strings.Contains(out.rec.Body.String(), "still does not meet") {
 		t.Fatalf("status %d body %s", out.rec.Code, out.rec.Body)
 	}
-	th.clock.add(decision.LoopWindow + time.Second)
+	th.clock.Add(decision.LoopWindow + time.Second)
 	out = th.serve(t, request("GET", "http://127.0.0.1/admin", "Accept", "text/html", "Cookie", th.cookieFor(t, s)))
 	if out.rec.Code != http.StatusFound {
 		t.Fatalf("after the loop window the user should be able to retry, got %d", out.rec.Code)
@@ -131,7 +131,7 @@ func TestShortMaxAgeExpiryIsNotMistakenForALoop(t *testing.T) {
 	th := newTestHandler(t, fakeDiscovery(t, false).URL, func(h *Handler) { h.Rules[1].MaxAge = &two })
 	s := th.session("urn:pwd") // logged in for "transfer" (max_age 2s) just now
 	s.LoginRule = "transfer"
-	th.clock.add(3 * time.Second)
+	th.clock.Add(3 * time.Second)
 	out := th.serve(t, request("GET", "http://127.0.0.1/transfer", "Accept", "text/html", "Cookie", th.cookieFor(t, s)))
 	if out.rec.Code != http.StatusFound {
 		t.Fatalf("an aged login got %d, want a redirect for a fresh one", out.rec.Code)
@@ -157,8 +157,8 @@ func TestWriteChallengeReturnsToTheSameSitePageItCameFrom(t *testing.T) {
 func TestRecencyStepUpAsksForTheLevelTheSessionHas(t *testing.T) {
 	th := newTestHandler(t, fakeDiscovery(t, false).URL, nil)
 	s := th.session("urn:otp")
-	th.clock.add(10 * time.Minute) // older than transfer's 5m
-	s.Expires = th.clock.now().Add(time.Hour)
+	th.clock.Add(10 * time.Minute) // older than transfer's 5m
+	s.Expires = th.clock.Now().Add(time.Hour)
 	out := th.serve(t, request("GET", "http://127.0.0.1/transfer", "Accept", "text/html", "Cookie", th.cookieFor(t, s)))
 	loc, _ := url.Parse(out.rec.Header().Get("Location"))
 	if q := loc.Query(); q.Get("acr_values") != "urn:otp" || q.Get("max_age") != "300" || q.Has("prompt") {

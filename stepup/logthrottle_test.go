@@ -53,7 +53,7 @@ func TestIdPOutageWarnsOncePerIntervalNotPerRequest(t *testing.T) {
 	if len(warnings) != 1 {
 		t.Fatalf("5 refusals within the interval wrote %d warnings, want 1", len(warnings))
 	}
-	th.clock.add(outageLogEvery)
+	th.clock.Add(outageLogEvery)
 	refuse()
 	warnings = logs.FilterMessage("identity provider unavailable; protected request refused").All()
 	if len(warnings) != 2 {

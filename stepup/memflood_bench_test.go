@@ -41,7 +41,7 @@ func BenchmarkMemoryFlood(b *testing.B) {
 			repl := caddy.NewReplacer()
 			ctx := context.WithValue(r.Context(), caddy.ReplacerCtxKey, repl)
 			ctx = context.WithValue(ctx, caddyhttp.VarsCtxKey, map[string]any{caddyhttp.ClientIPVarKey: ip})
-			c.add(time.Millisecond)
+			c.Add(time.Millisecond)
 			_ = h.ServeHTTP(&nopWriter{h: http.Header{}}, r.WithContext(ctx), next)
 			if (i+1)%step == 0 {
 				heap := liveHeap()

@@ -157,7 +157,7 @@ func TestHeldFormRefusals(t *testing.T) {
 	t.Run("expired", func(t *testing.T) {
 		id, hold := holdForm(t, th, "a=1")
 		token, _ := confirmPageFor(t, th, id, hold+"; "+alice)
-		th.clock.add(defaultHoldLifetime + time.Second)
+		th.clock.Add(defaultHoldLifetime + time.Second)
 		fresh := th.cookieFor(t, th.session("urn:pwd", "pwd"))
 		refused(t, confirm(t, th, id, token, "send", hold+"; "+fresh), http.StatusGone)
 	})
@@ -170,7 +170,7 @@ func TestHeldFormRefusals(t *testing.T) {
 func TestHeldFormKeepsTheSubject(t *testing.T) {
 	th := newTestHandler(t, fakeDiscovery(t, false).URL, nil)
 	old := th.session("urn:pwd", "pwd")
-	old.AuthTime = th.clock.now().Add(-time.Hour) // too old for /transfer
+	old.AuthTime = th.clock.Now().Add(-time.Hour) // too old for /transfer
 	r := formRequest("POST", "http://127.0.0.1/transfer", "a=1", append(navSameOrigin, "Cookie", th.cookieFor(t, old))...)
 	out := th.serve(t, r)
 	if out.rec.Code != http.StatusFound {

@@ -35,14 +35,14 @@ func BenchmarkFastPathState(b *testing.B) {
 			}
 			b.Cleanup(h.releaseState)
 			for i := range 1000 {
-				if err := h.store.Revoke(context.Background(), state.Revocation{Issuer: h.Provider.Issuer, Subject: fmt.Sprint("other-", i), Before: c.now().Unix()}); err != nil {
+				if err := h.store.Revoke(context.Background(), state.Revocation{Issuer: h.Provider.Issuer, Subject: fmt.Sprint("other-", i), Before: c.Now().Unix()}); err != nil {
 					b.Fatal(err)
 				}
 			}
 			for end := time.Now().Add(10 * time.Second); !h.store.Current() && time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
 			}
 			s := benchSession(h, c, 0)
-			s.Issued = c.now().Add(-time.Minute)
+			s.Issued = c.Now().Add(-time.Minute)
 			r := browserRequest(h, "/admin/users", sessionCookie(b, h, s), "")
 			benchServe(b, h, r, nil)
 		})

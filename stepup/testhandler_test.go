@@ -11,6 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/caddy-stepup/caddy-stepup/stepup/internal/testclock"
 	"github.com/caddy-stepup/caddy-stepup/stepup/session"
 )
 
@@ -65,7 +66,7 @@ type testHandler struct {
 
 func newTestHandler(t *testing.T, issuer string, configure func(h *Handler)) *testHandler {
 	t.Helper()
-	c := newClock(time.Unix(1_800_000_000, 0))
+	c := testclock.New(time.Unix(1_800_000_000, 0))
 	h := &Handler{
 		Provider:             ProviderConfig{Issuer: issuer, ClientID: "edge"},
 		ACRLevels:            []string{"urn:pwd", "urn:otp"},
@@ -78,7 +79,7 @@ func newTestHandler(t *testing.T, issuer string, configure func(h *Handler)) *te
 	}
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	t.Cleanup(cancel)
-	if err := h.provision(ctx, provisionEnv{now: c.now, storage: testStorage(t)}); err != nil {
+	if err := h.provision(ctx, provisionEnv{now: c.Now, storage: testStorage(t)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.Validate(); err != nil {
@@ -157,7 +158,7 @@ func request(method, target string, headers ...string) *http.Request {
 }
 
 func (th *testHandler) session(acr string, amr ...string) *session.Session {
-	now := th.clock.now()
+	now := th.clock.Now()
 	return &session.Session{Subject: "alice", ACR: acr, AMR: amr, AuthTime: now, Issued: now, Expires: now.Add(time.Hour)}
 }
 

@@ -18,3 +18,6 @@ func (c *Clock) Now() time.Time { return time.Unix(0, c.t.Load()) }
 
 // Add moves the clock by d.
 func (c *Clock) Add(d time.Duration) { c.t.Add(int64(d)) }
+
+// Set moves the clock to t.
+func (c *Clock) Set(t time.Time) { c.t.Store(t.UnixNano()) }
