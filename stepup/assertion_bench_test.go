@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddy-stepup/caddy-stepup/internal/cputime"
 )
 
 // BenchmarkAssertion is BenchmarkFastPath/session with a signed assertion
@@ -44,11 +46,11 @@ func BenchmarkAssertion(b *testing.B) {
 				}
 			}
 		}
-		cpu := processCPU()
+		cpu := cputime.Process()
 		benchServe(b, h, r, tick)
 		// Includes preparing the requests (the same in every variant), so
 		// compare differences between variants, not the values themselves.
-		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+		b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N), "cpu-ns/op")
 	}
 	b.Run("off", func(b *testing.B) { run(b, nil, 0) })
 	b.Run("hit", func(b *testing.B) { run(b, with, 0) })
@@ -72,11 +74,11 @@ func BenchmarkAssertionSignature(b *testing.B) {
 		defer runtime.UnlockOSThread()
 		b.ReportAllocs()
 		b.ResetTimer()
-		cpu := threadCPU()
+		cpu := cputime.Thread()
 		for range b.N {
 			sign()
 		}
-		if cpu := threadCPU() - cpu; cpu > 0 {
+		if cpu := cputime.Thread() - cpu; cpu > 0 {
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 		}
 	}

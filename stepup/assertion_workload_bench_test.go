@@ -18,6 +18,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-stepup/caddy-stepup/internal/cputime"
 )
 
 // assertionEvent is one request of a workload: who sends it, what, when.
@@ -166,28 +168,28 @@ func benchAssertionTrace(b *testing.B, trace []assertionEvent, mode string) {
 	next := caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error { passed++; return nil })
 	w := &nopWriter{h: http.Header{}}
 	var served, servedCPU time.Duration
-	// The request's own CPU is measured on its thread (threadCPU), which
+	// The request's own CPU is measured on its thread (cputime.Thread), which
 	// background re-signing never runs on.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := cputime.Process()
 	for i := 0; i < b.N; i++ {
 		if i%batch == 0 {
 			b.StopTimer()
-			cpu0 := processCPU()
+			cpu0 := cputime.Process()
 			prepare(i)
-			cpu -= processCPU() - cpu0 // preparing is not the handler's work
+			cpu -= cputime.Process() - cpu0 // preparing is not the handler's work
 			b.StartTimer()
 		}
 		c.Set(at[i%batch])
-		c0, t0 := threadCPU(), time.Now()
+		c0, t0 := cputime.Thread(), time.Now()
 		if err := h.ServeHTTP(w, reqs[i%batch], next); err != nil {
 			b.Fatal(err)
 		}
 		served += time.Since(t0)
-		servedCPU += threadCPU() - c0
+		servedCPU += cputime.Thread() - c0
 		if h.asserter != nil {
 			h.asserter.settle()
 		} else if control != nil && i%controlEvery == 0 {
@@ -199,7 +201,7 @@ func benchAssertionTrace(b *testing.B, trace []assertionEvent, mode string) {
 		}
 	}
 	b.StopTimer()
-	cpu = processCPU() - cpu
+	cpu = cputime.Process() - cpu
 	if passed != b.N {
 		b.Fatalf("%d of %d requests reached next", passed, b.N)
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddy-stepup/caddy-stepup/internal/cputime"
 )
 
 // BenchmarkConfigLoad is a config reload (caddy.Load, as the admin API's
@@ -39,7 +41,7 @@ func BenchmarkConfigLoad(b *testing.B) {
 				}
 				loaded := liveHeap()
 				b.ReportAllocs()
-				cpu := processCPU()
+				cpu := cputime.Process()
 				for b.Loop() {
 					if err := caddy.Load(cfg, true); err != nil {
 						b.Fatal(err)
@@ -47,7 +49,7 @@ func BenchmarkConfigLoad(b *testing.B) {
 				}
 				// Process CPU time per reload: steadier than wall time when
 				// other jobs share the machine.
-				b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+				b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N), "cpu-ns/op")
 				b.ReportMetric(float64(loaded-base)/float64(n), "heapB/site")
 			})
 		}

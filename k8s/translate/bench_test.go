@@ -7,6 +7,7 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 
+	"github.com/caddy-stepup/caddy-stepup/internal/cputime"
 	"github.com/caddy-stepup/caddy-stepup/k8s/internal/controllersim"
 	"github.com/caddy-stepup/caddy-stepup/k8s/translate"
 )
@@ -49,7 +50,7 @@ func BenchmarkTranslateIngresses(b *testing.B) {
 			ings := benchIngresses(n, variant.annotated)
 			b.Run(fmt.Sprintf("ingresses=%d/%s", n, variant.name), func(b *testing.B) {
 				b.ReportAllocs()
-				cpu := processCPU()
+				cpu := cputime.Process()
 				for b.Loop() {
 					routes, diags := controllersim.Convert(tr, ings, controllersim.Options{SmartSort: true})
 					if len(diags) != 0 {
@@ -59,7 +60,7 @@ func BenchmarkTranslateIngresses(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+				b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N), "cpu-ns/op")
 			})
 		}
 	}

@@ -1,6 +1,6 @@
 //go:build linux
 
-package stepup
+package cputime
 
 import (
 	"syscall"
@@ -8,12 +8,12 @@ import (
 	"unsafe"
 )
 
-// threadCPU is the CPU time the calling OS thread has used
+// Thread is the CPU time the calling OS thread has used
 // (CLOCK_THREAD_CPUTIME_ID, nanoseconds). Around a call made with the
 // goroutine locked to its thread (runtime.LockOSThread), the difference is
 // the CPU the call itself used: neither the time the thread waited for a
 // core on a shared machine nor work done meanwhile by other goroutines.
-func threadCPU() time.Duration {
+func Thread() time.Duration {
 	var ts syscall.Timespec
 	const clockThreadCPUTimeID = 3
 	if _, _, errno := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTimeID, uintptr(unsafe.Pointer(&ts)), 0); errno != 0 {

@@ -1,15 +1,14 @@
 //go:build unix
 
-package translate_test
+package cputime
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPU is the CPU time this process has used (user + system): on a
-// shared machine wall-clock ns/op also counts waiting for a core.
-func processCPU() time.Duration {
+// Process is the CPU time this process has used (user + system).
+func Process() time.Duration {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0
