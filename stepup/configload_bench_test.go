@@ -2,7 +2,6 @@ package stepup
 
 import (
 	"fmt"
-	"net"
 	"runtime"
 	"strings"
 	"testing"
@@ -10,6 +9,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/caddy-stepup/caddy-stepup/internal/cputime"
+	"github.com/caddy-stepup/caddy-stepup/internal/freeport"
 )
 
 // BenchmarkConfigLoad is a config reload (caddy.Load, as the admin API's
@@ -23,12 +23,7 @@ import (
 // Targets (issue 19): stepup adds ≤ 20 % to reload time and ≤ 50 KiB per
 // handler at N = 1,000.
 func BenchmarkConfigLoad(b *testing.B) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
+	addr := freeport.Addr()
 	storage := b.TempDir()
 	for _, n := range []int{1, 100, 1000, 5000} {
 		for _, kind := range []string{"plain", "stepup"} {

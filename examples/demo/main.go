@@ -32,6 +32,7 @@ import (
 	"github.com/caddy-stepup/caddy-stepup/examples/demo/internal/backend"
 	"github.com/caddy-stepup/caddy-stepup/examples/demo/internal/idp"
 	"github.com/caddy-stepup/caddy-stepup/examples/demo/internal/panel"
+	"github.com/caddy-stepup/caddy-stepup/internal/freeport"
 	"github.com/caddy-stepup/caddy-stepup/verify"
 )
 
@@ -164,7 +165,7 @@ func run(ctx context.Context, o *options, con *console) error {
 	}
 	o.panelPort = panelLn.Addr().(*net.TCPAddr).Port
 	// Caddy's internal sites take free ports of their own.
-	internal, err := freePorts(3)
+	internal, err := freeport.Pick(3)
 	if err != nil {
 		return err
 	}

@@ -5,12 +5,14 @@ package redistest
 import (
 	"bufio"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/internal/freeport"
 )
 
 // Server is one redis-server process.
@@ -34,12 +36,11 @@ func Start(t testing.TB) *Server {
 		}
 		t.Skip("redis-server not installed; run scripts/install-deps")
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ports, err := freeport.Pick(1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	l.Close()
+	port := strconv.Itoa(ports[0])
 	s := &Server{Addr: "127.0.0.1:" + port, t: t, port: port}
 	s.run(bin)
 	t.Cleanup(s.Stop)

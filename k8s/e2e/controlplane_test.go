@@ -20,6 +20,8 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/caddy-stepup/caddy-stepup/internal/freeport"
 )
 
 // controlPlane is etcd plus kube-apiserver on loopback, with certificates
@@ -236,12 +238,6 @@ func writePEM(file, typ string, der []byte) error {
 	return os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600)
 }
 
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+// freePort returns a loopback port below the ephemeral range that was free a
+// moment ago, for a server this test starts.
+func freePort() int { return freeport.MustPick(1)[0] }

@@ -3,7 +3,6 @@ package risk
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"testing"
@@ -11,6 +10,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	_ "github.com/caddyserver/caddy/v2/modules/filestorage"
+
+	"github.com/caddy-stepup/caddy-stepup/internal/freeport"
 )
 
 func init() {
@@ -36,12 +37,7 @@ func (scoreSetter) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyh
 // Through a real Caddy: a route after the scoring handler sees the score,
 // because Caddy evaluates each route's matchers when the request reaches it.
 func TestStepupRiskMatchesInARealCaddyRouteAfterTheHandler(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := freeport.Addr()
 	cfg := fmt.Sprintf(`{
 		"admin": {"disabled": true},
 		"logging": {"logs": {"default": {"level": "ERROR"}}},

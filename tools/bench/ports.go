@@ -5,16 +5,13 @@ import (
 	"net"
 	"strconv"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/internal/freeport"
 )
 
-func freePort() int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+// freePort returns a loopback port below the ephemeral range that was free a
+// moment ago, for a server this tool starts.
+func freePort() int { return freeport.MustPick(1)[0] }
 
 func waitListening(port int, within time.Duration) error {
 	deadline := time.Now().Add(within)

@@ -9,7 +9,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"github.com/caddy-stepup/caddy-stepup/internal/childproc"
+	"github.com/caddy-stepup/caddy-stepup/internal/freeport"
 )
 
 // EnvBinary names the environment variable with the Caddy binary's path
@@ -269,18 +269,9 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 
 func freePorts(t testing.TB, n int) []int {
 	t.Helper()
-	var ls []net.Listener
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
+	ports, err := freeport.Pick(n)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return ports
 }

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/internal/freeport"
 )
 
 // EnvBinary names the environment variable holding the Hydra binary's path,
@@ -75,7 +77,7 @@ func Start(t testing.TB, opts Options) *Server {
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("%s=%s: %v (rebuild with scripts/build-hydra)", EnvBinary, bin, err)
 	}
-	ports, err := freePorts(2)
+	ports, err := freeport.Pick(2)
 	if err != nil {
 		t.Fatal(err)
 	}

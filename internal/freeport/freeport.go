@@ -1,0 +1,133 @@
+// Package freeport picks loopback TCP ports for a server that binds them
+// itself a moment later: a Caddy, Hydra, redis-server or kube-apiserver the
+// caller is about to start, or a Caddy config it is about to load.
+//
+// The usual trick, binding 127.0.0.1:0 and closing, hands out a port from the
+// kernel's ephemeral range, the range every outgoing connection also draws
+// its local port from. In the gap before the server binds, any HTTP client on
+// the machine can take that port, and the server fails with "address already
+// in use"; CI hit exactly that with Caddy's third site while other test
+// packages were busy. Ports below the ephemeral range are never given to
+// outgoing connections, so Pick draws from there at random and checks each
+// port is free for TCP and UDP (Caddy serves HTTP/3 on the same number). A
+// clash then needs another picker to draw the same port in the same moment.
+package freeport
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// poolFloor is the lowest port Pick draws: above the well-known and most
+// registered service ports (redis 6379, postgres 5432, 8080, 9090, …).
+const poolFloor = 20000
+
+// minPool is the smallest pool worth drawing from; on a machine whose
+// ephemeral range starts lower, Pick falls back to the kernel's choice.
+const minPool = 2000
+
+// Pick returns n distinct loopback ports that were free for TCP and UDP when
+// it returned.
+func Pick(n int) ([]int, error) {
+	low, ok := ephemeralLow()
+	if !ok || low-poolFloor < minPool {
+		return kernelPicked(n)
+	}
+	return drawn(n, poolFloor, low)
+}
+
+// MustPick is Pick for tests and benchmarks, which cannot go on without ports.
+func MustPick(n int) []int {
+	ports, err := Pick(n)
+	if err != nil {
+		panic(err)
+	}
+	return ports
+}
+
+// Addr returns "127.0.0.1:<port>" for one picked port.
+func Addr() string {
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(MustPick(1)[0]))
+}
+
+// drawn picks n distinct free ports at random from [from, to).
+func drawn(n, from, to int) ([]int, error) {
+	seen := make(map[int]bool, n)
+	ports := make([]int, 0, n)
+	for tries := 0; len(ports) < n; tries++ {
+		if tries > 200*n {
+			return nil, fmt.Errorf("freeport: no free loopback port in %d–%d after %d tries", from, to-1, tries)
+		}
+		p := from + rand.IntN(to-from)
+		if seen[p] || !free(p) {
+			continue
+		}
+		seen[p] = true
+		ports = append(ports, p)
+	}
+	return ports, nil
+}
+
+// free reports whether port can be bound on 127.0.0.1 for TCP and for UDP,
+// and on ::1 for TCP where the machine has IPv6 (the demo's Caddy binds
+// both for "localhost").
+func free(port int) bool {
+	p := strconv.Itoa(port)
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", p))
+	if err != nil {
+		return false
+	}
+	defer l.Close()
+	u, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", p))
+	if err != nil {
+		return false
+	}
+	u.Close()
+	l6, err := net.Listen("tcp", net.JoinHostPort("::1", p))
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return false
+	}
+	if err == nil {
+		l6.Close()
+	}
+	return true
+}
+
+// kernelPicked is the fallback where the ephemeral range cannot be read or
+// leaves no room below it.
+func kernelPicked(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("freeport: %w", err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// ephemeralLow reads the first port of Linux's ephemeral range.
+func ephemeralLow() (int, bool) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0, false
+	}
+	low, err := parseRangeLow(string(b))
+	return low, err == nil
+}
+
+func parseRangeLow(s string) (int, error) {
+	f := strings.Fields(s)
+	if len(f) != 2 {
+		return 0, errors.New("want two fields")
+	}
+	return strconv.Atoi(f[0])
+}

@@ -1,0 +1,79 @@
+package freeport
+
+import (
+	"net"
+	"strconv"
+	"testing"
+)
+
+func TestPickedPortsAreDistinctFreeAndBelowTheEphemeralRange(t *testing.T) {
+	ports, err := Pick(20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	low, ok := ephemeralLow()
+	seen := map[int]bool{}
+	for _, p := range ports {
+		if seen[p] {
+			t.Fatalf("port %d picked twice in %v", p, ports)
+		}
+		seen[p] = true
+		if ok && low-poolFloor >= minPool && (p < poolFloor || p >= low) {
+			t.Errorf("port %d outside the pool %d–%d", p, poolFloor, low-1)
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			t.Errorf("picked port %d cannot be bound: %v", p, err)
+			continue
+		}
+		l.Close()
+	}
+}
+
+func TestATakenPortIsNeverPicked(t *testing.T) {
+	// A pool of two ports, one of them held: every draw must give the other.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	held := l.Addr().(*net.TCPAddr).Port
+	for range 20 {
+		ports, err := drawn(1, held, held+2)
+		if err != nil {
+			// Only right if the other port of the pool is taken too.
+			if free(held + 1) {
+				t.Fatalf("no port drawn although %d is free: %v", held+1, err)
+			}
+			continue
+		}
+		if ports[0] == held {
+			t.Fatalf("picked port %d while it is held", held)
+		}
+	}
+}
+
+func TestAFullPoolIsAnErrorNotALoop(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	held := l.Addr().(*net.TCPAddr).Port
+	if _, err := drawn(1, held, held+1); err == nil {
+		t.Fatal("drew a port from a pool whose only port is held")
+	}
+}
+
+func TestParseRangeLow(t *testing.T) {
+	for in, want := range map[string]int{"32768\t60999\n": 32768, "1024 65535": 1024} {
+		if got, err := parseRangeLow(in); err != nil || got != want {
+			t.Errorf("parseRangeLow(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "32768", "a b"} {
+		if _, err := parseRangeLow(in); err == nil {
+			t.Errorf("parseRangeLow(%q) accepted", in)
+		}
+	}
+}
