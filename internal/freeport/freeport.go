@@ -21,6 +21,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -33,7 +34,7 @@ const poolFloor = 20000
 const minPool = 2000
 
 // Pick returns n distinct loopback ports that were free for TCP and UDP when
-// it returned.
+// it returned, none of them returned by an earlier Pick in this process.
 func Pick(n int) ([]int, error) {
 	low, ok := ephemeralLow()
 	if !ok || low-poolFloor < minPool {
@@ -51,24 +52,38 @@ func MustPick(n int) []int {
 	return ports
 }
 
+// Port is one picked port, for tests and benchmarks.
+func Port() int { return MustPick(1)[0] }
+
 // Addr returns "127.0.0.1:<port>" for one picked port.
 func Addr() string {
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(MustPick(1)[0]))
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(Port()))
 }
 
-// drawn picks n distinct free ports at random from [from, to).
+// handedOut holds every port Pick has returned in this process: a server
+// started with one may not have bound it yet, so a later Pick must not draw
+// it again (separate one-port picks would otherwise collide about once in
+// ten thousand pairs).
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
+// drawn picks n distinct free ports at random from [from, to), none of them
+// handed out before.
 func drawn(n, from, to int) ([]int, error) {
-	seen := make(map[int]bool, n)
+	handedOut.Lock()
+	defer handedOut.Unlock()
 	ports := make([]int, 0, n)
 	for tries := 0; len(ports) < n; tries++ {
 		if tries > 200*n {
 			return nil, fmt.Errorf("freeport: no free loopback port in %d–%d after %d tries", from, to-1, tries)
 		}
 		p := from + rand.IntN(to-from)
-		if seen[p] || !free(p) {
+		if handedOut.ports[p] || !free(p) {
 			continue
 		}
-		seen[p] = true
+		handedOut.ports[p] = true
 		ports = append(ports, p)
 	}
 	return ports, nil

@@ -50,6 +50,51 @@ func TestATakenPortIsNeverPicked(t *testing.T) {
 		if ports[0] == held {
 			t.Fatalf("picked port %d while it is held", held)
 		}
+		forget(ports[0])
+	}
+}
+
+func TestAPortIsHandedOutOnce(t *testing.T) {
+	// Two separate picks from a two-port pool get both ports; a third
+	// finds none left, although nothing has bound them.
+	first := freePair(t)
+	defer forget(first, first+1)
+	a, errA := drawn(1, first, first+2)
+	b, errB := drawn(1, first, first+2)
+	if errA != nil || errB != nil {
+		t.Fatalf("draws from a free pool failed: %v, %v", errA, errB)
+	}
+	if a[0] == b[0] {
+		t.Fatalf("port %d handed out twice", a[0])
+	}
+	if c, err := drawn(1, first, first+2); err == nil {
+		t.Fatalf("port %d handed out again", c[0])
+	}
+}
+
+// freePair finds two adjacent ports that are free now.
+func freePair(t *testing.T) int {
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if free(p) && free(p+1) {
+			return p
+		}
+	}
+	t.Fatal("no two adjacent free ports")
+	return 0
+}
+
+// forget takes ports back, so that a test can draw from the same pool again.
+func forget(ports ...int) {
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for _, p := range ports {
+		delete(handedOut.ports, p)
 	}
 }
 

@@ -36,11 +36,7 @@ func Start(t testing.TB) *Server {
 		}
 		t.Skip("redis-server not installed; run scripts/install-deps")
 	}
-	ports, err := freeport.Pick(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(ports[0])
+	port := strconv.Itoa(freeport.Port())
 	s := &Server{Addr: "127.0.0.1:" + port, t: t, port: port}
 	s.run(bin)
 	t.Cleanup(s.Stop)

@@ -6,11 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/internal/freeport"
 )
 
 // caddyProc is the Caddy binary serving one config on loopback.
@@ -100,7 +101,7 @@ func caddyValidate(t *testing.T, config []byte) error {
 	return nil
 }
 
-func loopbackAddr() string { return "127.0.0.1:" + strconv.Itoa(freePort()) }
+func loopbackAddr() string { return freeport.Addr() }
 
 func tail(s string, n int) string {
 	if len(s) <= n {

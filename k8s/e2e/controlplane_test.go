@@ -47,7 +47,7 @@ func startControlPlane(ctx context.Context, dir, etcdBin, apiserverBin string) (
 	if err != nil {
 		return cp, err
 	}
-	clientPort, peerPort, apiPort := freePort(), freePort(), freePort()
+	clientPort, peerPort, apiPort := freeport.Port(), freeport.Port(), freeport.Port()
 	etcdURL := "http://127.0.0.1:" + strconv.Itoa(clientPort)
 	peerURL := "http://127.0.0.1:" + strconv.Itoa(peerPort)
 	if err := cp.spawn("etcd", etcdBin,
@@ -237,7 +237,3 @@ func makePKI(dir string) (pkiFiles, error) {
 func writePEM(file, typ string, der []byte) error {
 	return os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600)
 }
-
-// freePort returns a loopback port below the ephemeral range that was free a
-// moment ago, for a server this test starts.
-func freePort() int { return freeport.MustPick(1)[0] }

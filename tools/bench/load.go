@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/caddy-stepup/caddy-stepup/internal/freeport"
 	"github.com/caddy-stepup/caddy-stepup/internal/mmdbtest"
 )
 
@@ -114,7 +115,7 @@ func runLoad(args []string) error {
 	defer cancel()
 
 	// The stubs, pinned beside Caddy.
-	upPort, authPort := freePort(), freePort()
+	upPort, authPort := freeport.Port(), freeport.Port()
 	upstream, err := startPinned(ctx, c.serverCPU, filepath.Join(work, "upstream.log"), nil, self, "upstream", "-addr", addr(upPort))
 	if err != nil {
 		return err
@@ -162,9 +163,9 @@ func runLoad(args []string) error {
 		c.redisAddr, redisPid = addr, redis.Process.Pid
 	}
 	for _, t := range targets {
-		t.port = freePort()
+		t.port = freeport.Port()
 		if c.pprof {
-			t.adminPort = freePort()
+			t.adminPort = freeport.Port()
 		}
 		t.caddyfile = caddyfile(&c, t, upPort, authPort, op.issuer, filepath.Join(work, t.name))
 		path := filepath.Join(work, t.name+".Caddyfile")

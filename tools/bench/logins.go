@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/internal/freeport"
 )
 
 // loginsConfig is what `stepup-bench logins` is told.
@@ -92,7 +94,7 @@ func runLogins(args []string) error {
 	ops := map[string]*exec.Cmd{}
 	issuers := map[string]string{}
 	for _, alg := range []string{"RS256", "ES256"} {
-		port := freePort()
+		port := freeport.Port()
 		cmd, err := startPinned(ctx, c.clientCPU, filepath.Join(work, "op-"+alg+".log"), nil, self, "op", "-alg", alg, "-addr", addr(port))
 		if err != nil {
 			return err
@@ -163,7 +165,7 @@ func runLogins(args []string) error {
 }
 
 func (t *loginTarget) startServer(ctx context.Context, c *loginsConfig, work string) error {
-	t.port = freePort()
+	t.port = freeport.Port()
 	dir := filepath.Join(work, t.name+"-"+t.alg)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -172,7 +174,7 @@ func (t *loginTarget) startServer(ctx context.Context, c *loginsConfig, work str
 	var err error
 	switch t.name {
 	case "stepup":
-		t.adminPort = freePort()
+		t.adminPort = freeport.Port()
 		t.start, t.callback, t.cookie = site(t.port)+"/admin/dashboard", "/.stepup/callback", "stepup"
 		cf := fmt.Sprintf(`{
 	admin %s

@@ -5,13 +5,7 @@ import (
 	"net"
 	"strconv"
 	"time"
-
-	"github.com/caddy-stepup/caddy-stepup/internal/freeport"
 )
-
-// freePort returns a loopback port below the ephemeral range that was free a
-// moment ago, for a server this tool starts.
-func freePort() int { return freeport.MustPick(1)[0] }
 
 func waitListening(port int, within time.Duration) error {
 	deadline := time.Now().Add(within)

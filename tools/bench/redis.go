@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/internal/freeport"
 )
 
 // startRedis runs a redis-server (Debian's package) for the risk_redis
@@ -16,7 +18,7 @@ func startRedis(ctx context.Context, cpus, work string) (*exec.Cmd, string, erro
 	if err != nil {
 		return nil, "", fmt.Errorf("the risk_redis target needs redis-server (scripts/install-deps): %w", err)
 	}
-	port := freePort()
+	port := freeport.Port()
 	cmd, err := startPinned(ctx, cpus, filepath.Join(work, "redis.log"), nil, bin,
 		"--bind", "127.0.0.1", "--port", fmt.Sprint(port), "--save", "", "--appendonly", "no", "--dir", work)
 	if err != nil {

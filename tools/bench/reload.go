@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/internal/freeport"
 )
 
 // reloadConfig is what `stepup-bench reload` is told.
@@ -142,12 +144,12 @@ func runReload(args []string) error {
 // start runs Caddy with only its admin API on loopback, pinned to the
 // server CPU.
 func (t *reloadTarget) start(c *reloadConfig, work, issuer string) error {
-	t.adminPort = freePort()
+	t.adminPort = freeport.Port()
 	dir := filepath.Join(work, fmt.Sprintf("%s-%d", t.kind(), t.n))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	t.listen = addr(freePort())
+	t.listen = addr(freeport.Port())
 	t.config = reloadJSON(t.n, t.stepup, addr(t.adminPort), t.listen, filepath.Join(dir, "storage"), issuer)
 	boot := filepath.Join(dir, "boot.json")
 	if err := os.WriteFile(boot, fmt.Appendf(nil, `{"admin":{"listen":%q,"config":{"persist":false}}}`, addr(t.adminPort)), 0o644); err != nil {

@@ -80,7 +80,7 @@ func Start(t testing.TB, opts Options) *Caddy {
 	if c.opts.StorageDir == "" {
 		c.opts.StorageDir = filepath.Join(c.dir, "storage")
 	}
-	ports := freePorts(t, 3)
+	ports := freeport.MustPick(3)
 	c.httpsPort, c.httpPort, c.adminPort = ports[0], ports[1], ports[2]
 	c.start()
 	t.Cleanup(c.Stop)
@@ -89,7 +89,7 @@ func Start(t testing.TB, opts Options) *Caddy {
 
 // ReservePort returns a free loopback port, for tests that must know a
 // site's address (an IdP redirect URI) before Caddy starts.
-func ReservePort(t testing.TB) int { return freePorts(t, 1)[0] }
+func ReservePort(t testing.TB) int { return freeport.Port() }
 
 func (c *Caddy) configPath() string { return filepath.Join(c.dir, "Caddyfile") }
 
@@ -265,13 +265,4 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.Write(p)
-}
-
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
-	ports, err := freeport.Pick(n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ports
 }

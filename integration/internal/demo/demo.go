@@ -59,7 +59,7 @@ func Start(t testing.TB, o Options) *Demo {
 	}
 	bin := build(t)
 	dir := t.TempDir()
-	ports := freePorts(t, 3)
+	ports := freeport.MustPick(3)
 	d := &Demo{
 		URL:      "https://localhost:" + strconv.Itoa(ports[0]),
 		Issuer:   "http://127.0.0.1:" + strconv.Itoa(ports[1]),
@@ -240,15 +240,6 @@ func (d *Demo) cleanup() {
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
-	ports, err := freeport.Pick(n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ports
 }
 
 type lockedBuffer struct {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/internal/freeport"
 )
 
 // MakeDemoRun is `make demo` run the way a person runs it: on a terminal
@@ -27,7 +29,7 @@ func RunMakeDemoAndPressCtrlC(t testing.TB) MakeDemoRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ports := freePorts(t, 3)
+	ports := freeport.MustPick(3)
 	flags := "--port " + strconv.Itoa(ports[0]) + " --idp-port " + strconv.Itoa(ports[1]) +
 		" --backend-port " + strconv.Itoa(ports[2]) + " --data-dir " + t.TempDir()
 	cmd := exec.Command("script", "-qfec", "make demo DEMO_FLAGS='"+flags+"'", "/dev/null")
