@@ -12,13 +12,9 @@ import (
 // Stop sends p SIGTERM and waits up to grace for done, which the caller
 // closes once its Wait on p has returned; if done is not closed by then, p
 // is killed and Stop waits for done. A process that has already exited is
-// left alone. killed says whether the grace ran out.
+// left alone: once Wait has returned, os.Process sends no signal. killed
+// says whether the grace ran out.
 func Stop(p *os.Process, done <-chan struct{}, grace time.Duration) (killed bool) {
-	select {
-	case <-done:
-		return false
-	default:
-	}
 	_ = p.Signal(syscall.SIGTERM)
 	select {
 	case <-done:

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddy-stepup/caddy-stepup/internal/childproc"
 	"github.com/caddy-stepup/caddy-stepup/internal/freeport"
 )
 
@@ -49,16 +50,11 @@ func startCaddyBin(t *testing.T, bin, name, addr string, config []byte, env ...s
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", bin, err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- p.cmd.Wait() }()
+	var waitErr error
+	exited := make(chan struct{})
+	go func() { waitErr = p.cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-exited
-		}
+		childproc.Stop(p.cmd.Process, exited, 10*time.Second)
 		if t.Failed() {
 			b, _ := os.ReadFile(p.log)
 			t.Logf("caddy %s log:\n%s", name, tail(string(b), 4000))
@@ -67,9 +63,9 @@ func startCaddyBin(t *testing.T, bin, name, addr string, config []byte, env ...s
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		select {
-		case err := <-exited:
+		case <-exited:
 			b, _ := os.ReadFile(p.log)
-			t.Fatalf("caddy %s exited at start (%v):\n%s", name, err, tail(string(b), 4000))
+			t.Fatalf("caddy %s exited at start (%v):\n%s", name, waitErr, tail(string(b), 4000))
 		default:
 		}
 		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/caddy-stepup/caddy-stepup/internal/childproc"
 	"github.com/caddy-stepup/caddy-stepup/internal/freeport"
 )
 
@@ -136,15 +137,9 @@ func (cp *controlPlane) waitReady(ctx context.Context) error {
 func (cp *controlPlane) stop() {
 	for i := len(cp.procs) - 1; i >= 0; i-- {
 		p := cp.procs[i]
-		_ = p.Process.Signal(syscall.SIGTERM)
 		done := make(chan struct{})
 		go func() { _ = p.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = p.Process.Kill()
-			<-done
-		}
+		childproc.Stop(p.Process, done, 15*time.Second)
 	}
 	cp.procs = nil
 }
