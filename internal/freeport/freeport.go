@@ -115,16 +115,27 @@ func free(port int) bool {
 }
 
 // kernelPicked is the fallback where the ephemeral range cannot be read or
-// leaves no room below it.
+// leaves no room below it: the kernel's choice, still never a port handed
+// out before.
 func kernelPicked(n int) ([]int, error) {
+	handedOut.Lock()
+	defer handedOut.Unlock()
 	ports := make([]int, 0, n)
-	for range n {
+	for tries := 0; len(ports) < n; tries++ {
+		if tries > 200*n {
+			return nil, fmt.Errorf("freeport: the kernel gave only ports handed out before, %d tries", tries)
+		}
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, fmt.Errorf("freeport: %w", err)
 		}
 		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		p := l.Addr().(*net.TCPAddr).Port
+		if handedOut.ports[p] {
+			continue
+		}
+		handedOut.ports[p] = true
+		ports = append(ports, p)
 	}
 	return ports, nil
 }
