@@ -147,7 +147,7 @@ func TestES256SignatureIsRAndSPaddedTo32BytesEach(t *testing.T) {
 	if short == 0 {
 		t.Fatal("no signature with a short r or s among 1024: the padding went untested")
 	}
-	if _, ok := rawES256Signature([]byte{0x30, 0x03, 0x02, 0x01, 0x80}); ok {
+	if _, ok := rawES256Signature([]byte{0x30, 0x06, 0x02, 0x01, 0x80, 0x02, 0x01, 0x01}); ok {
 		t.Fatal("a negative r was accepted")
 	}
 }
