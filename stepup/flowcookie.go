@@ -153,16 +153,25 @@ const flowNextCookie = flowCookiePrefix + "next"
 // Two attempts started at the same instant may take the same slot; the
 // later one then replaces the earlier.
 func (h *Handler) takeFlowSlot(w http.ResponseWriter, r *http.Request) byte {
-	names := h.cookies.For(r)
-	slot := byte('0')
-	if v, ok := session.CookieValue(r.Header, names.FlowNext); ok && len(v) == 1 && isFlowSlot(v[0]) {
-		slot = v[0]
+	slot := h.nextFlowSlot(r)
+	h.passFlowSlot(w, r, slot)
+	return slot
+}
+
+// nextFlowSlot is the slot the next attempt takes, without taking it.
+func (h *Handler) nextFlowSlot(r *http.Request) byte {
+	if v, ok := session.CookieValue(r.Header, h.cookies.For(r).FlowNext); ok && len(v) == 1 && isFlowSlot(v[0]) {
+		return v[0]
 	}
+	return '0'
+}
+
+// passFlowSlot moves the counter past slot, once an attempt has taken it.
+func (h *Handler) passFlowSlot(w http.ResponseWriter, r *http.Request, slot byte) {
 	next := '0' + (slot-'0'+1)%maxFlows
 	h.cookies.Set(w, r, &http.Cookie{
-		Name: names.FlowNext, Value: string(rune(next)), Path: "/", MaxAge: int(flowLifetime.Seconds()),
+		Name: h.cookies.For(r).FlowNext, Value: string(rune(next)), Path: "/", MaxAge: int(flowLifetime.Seconds()),
 	})
-	return slot
 }
 
 func isFlowSlot(c byte) bool { return c >= '0' && c < '0'+maxFlows }

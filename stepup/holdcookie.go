@@ -10,20 +10,24 @@ import (
 // page (loadHeld) and removed from the resumed request before it goes
 // upstream.
 
-// holdBrowser sets a new hold cookie and returns its hash: a held form is
+// newHoldBrowser is a new hold cookie's value and its hash: a held form is
 // resumed only by the browser that sent it. The cookie is scoped to the
 // confirmation page, so the form's own request never carries it (a form
 // cannot reuse the one a first held form set), and it is named after the
 // slot of the form's login attempt (flowcookie.go): held forms in several
 // tabs each keep their own, at most maxFlows of them, and a newer hold
 // replaces a cookie only where its login replaces the older login anyway.
-func (h *Handler) holdBrowser(w http.ResponseWriter, r *http.Request, slot string) []byte {
-	name, v := h.holdCookie(r, slot), randomToken()
+// The cookie is set (setHoldCookie) only once the held record is stored.
+func newHoldBrowser() (value string, hash []byte) {
+	value = randomToken()
+	sum := sha256.Sum256([]byte(value))
+	return value, sum[:]
+}
+
+func (h *Handler) setHoldCookie(w http.ResponseWriter, r *http.Request, slot, value string) {
 	h.cookies.Set(w, r, &http.Cookie{
-		Name: name, Value: v, Path: h.resumePath(), MaxAge: int(defaultHoldLifetime.Seconds()),
+		Name: h.holdCookie(r, slot), Value: value, Path: h.resumePath(), MaxAge: int(defaultHoldLifetime.Seconds()),
 	})
-	sum := sha256.Sum256([]byte(v))
-	return sum[:]
 }
 
 func (h *Handler) holdCookie(r *http.Request, slot string) string {

@@ -38,11 +38,7 @@ func (h *Handler) holdable(r *http.Request) bool {
 	} else if r.Header.Get("X-Requested-With") != "" || !bytes.Contains([]byte(r.Header.Get("Accept")), []byte("text/html")) {
 		return false
 	}
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
-		return site == "same-origin"
-	}
-	origin := r.Header.Get("Origin")
-	return origin != "" && origin == h.origin(r)
+	return sameOrigin(r, h.origin(r))
 }
 
 func isFormType(ct string) bool {
@@ -69,30 +65,23 @@ func (h *Handler) holdThenLogin(w http.ResponseWriter, r *http.Request, req *dec
 	if !ok {
 		return false, nil
 	}
-	// The login attempt's state is taken first: the hold is bound to it.
-	// Taking the slot and holding set cookies; a hold that fails takes them
-	// back, so the caller answers as if no hold had been tried.
-	setBefore := len(w.Header().Values("Set-Cookie"))
-	state := newFlowState(h.takeFlowSlot(w, r))
+	// The login attempt's state is chosen first: the hold is bound to it.
+	// Its slot is taken and the hold cookie set only once the hold is
+	// stored, so a hold that fails sets nothing and the caller answers as
+	// if no hold had been tried.
+	slot := h.nextFlowSlot(r)
+	state := newFlowState(slot)
 	id := newHeldID()
-	if err := h.hold(w, r, id, body, req, s, state); err != nil {
-		unsetCookiesSince(w.Header(), setBefore)
+	cookie, err := h.hold(r, id, body, req, s, state)
+	if err != nil {
 		h.logger.Warn("held form: could not store it", zap.Error(err), logRequest(r))
 		return false, nil
 	}
+	h.passFlowSlot(w, r, slot)
+	h.setHoldCookie(w, r, state[:flowNameIDLen], cookie)
 	h.holdMetrics().WithLabelValues("held").Inc()
 	h.logger.Info("form held for step-up", logRule(req.Name), logSubject(h, subjectOf(s)), logClientIP(h, r), logRequest(r))
 	f := h.newFlow(state, req, s, h.resumePath()+"?id="+id, false)
 	f.Held = f.State
 	return true, h.sendFlow(w, r, d, req, s, &f)
-}
-
-// unsetCookiesSince removes the Set-Cookie lines added to hdr after the
-// first n.
-func unsetCookiesSince(hdr http.Header, n int) {
-	if n == 0 {
-		hdr.Del("Set-Cookie")
-		return
-	}
-	hdr["Set-Cookie"] = hdr["Set-Cookie"][:n]
 }

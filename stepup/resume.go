@@ -73,11 +73,12 @@ func (h *Handler) holdLifetime() time.Duration {
 }
 
 // hold seals r with its body and stores it under id, bound to the login
-// attempt with state flow.
-func (h *Handler) hold(w http.ResponseWriter, r *http.Request, id string, body []byte, req *decision.Requirement, s *session.Session, flow string) error {
+// attempt with state flow and to a new hold cookie, whose value it returns
+// for the caller to set once the record is stored.
+func (h *Handler) hold(r *http.Request, id string, body []byte, req *decision.Requirement, s *session.Session, flow string) (cookie string, err error) {
 	h.sweepHeld()
 	slot := flow[:flowNameIDLen]
-	browser := h.holdBrowser(w, r, slot)
+	cookie, browser := newHoldBrowser()
 	hr := heldRequest{
 		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, ContentType: r.Header.Get("Content-Type"),
 		Body: body, Subject: subjectOf(s), Origin: h.origin(r), Token: randomToken(), Rule: req.Name,
@@ -88,13 +89,13 @@ func (h *Handler) hold(w http.ResponseWriter, r *http.Request, id string, body [
 	}
 	plain, err := json.Marshal(hr)
 	if err != nil {
-		return err
+		return "", err
 	}
 	sealed, err := h.sealer.Seal(r.Context(), holdPurpose, plain)
 	if err != nil {
-		return err
+		return "", err
 	}
-	return h.storage.Store(r.Context(), holdStoragePrefix+id, []byte(sealed))
+	return cookie, h.storage.Store(r.Context(), holdStoragePrefix+id, []byte(sealed))
 }
 
 func (h *Handler) resumePath() string { return defaultResumePath }
