@@ -51,9 +51,8 @@ func (h *Handler) newFlow(state string, req *decision.Requirement, current *sess
 // sendFlow seals f into its flow cookie and redirects the browser to the
 // IdP.
 func (h *Handler) sendFlow(w http.ResponseWriter, r *http.Request, d *provider.Discovery, req *decision.Requirement, current *session.Session, f *flowState) error {
-	to := h.authorizeURL(r, d, req, f, current)
 	if over, err := h.regulateStart(w, r, current); over {
-		return err
+		return err // before the URL is built: a flood of refused starts costs no PKCE hash
 	}
 	plain, err := json.Marshal(f)
 	if err != nil {
@@ -70,7 +69,7 @@ func (h *Handler) sendFlow(w http.ResponseWriter, r *http.Request, d *provider.D
 		MaxAge: int(flowLifetime.Seconds()),
 	})
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, to, http.StatusFound)
+	http.Redirect(w, r, h.authorizeURL(r, d, req, f, current), http.StatusFound)
 	return nil
 }
 
