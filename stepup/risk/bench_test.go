@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddy-stepup/caddy-stepup/stepup/internal/heaptest"
 )
 
 // benchRequests are requests with a login, from a mix of places, the
@@ -87,22 +89,19 @@ func BenchmarkEvaluateOneSignal(b *testing.B) {
 // from a new client while the tables are full.
 func BenchmarkFrequencyTrackerMillionIPs(b *testing.B) {
 	const clients = 1_000_000
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	c := (&Config{Frequency: &FrequencyConfig{}}).withDefaults()
-	f := newFrequency(c.Frequency)
+	var f *frequency
 	var out Result
 	req := Request{Now: t0}
-	for i := range clients {
-		req.ClientIP = netip.AddrFrom4([4]byte{10 + byte(i>>24), byte(i >> 16), byte(i >> 8), byte(i)})
-		req.SessionKey = uint64(i + 1)
-		out.reset()
-		f.evaluate(&req, req.ClientIP, &out)
-	}
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	held := float64(after.HeapAlloc) - float64(before.HeapAlloc)
+	held := heaptest.Held(func() {
+		c := (&Config{Frequency: &FrequencyConfig{}}).withDefaults()
+		f = newFrequency(c.Frequency)
+		for i := range clients {
+			req.ClientIP = netip.AddrFrom4([4]byte{10 + byte(i>>24), byte(i >> 16), byte(i >> 8), byte(i)})
+			req.SessionKey = uint64(i + 1)
+			out.reset()
+			f.evaluate(&req, req.ClientIP, &out)
+		}
+	})
 	b.ReportAllocs()
 	i := clients
 	for b.Loop() {
