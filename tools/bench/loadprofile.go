@@ -23,19 +23,9 @@ func profileAll(c *loadConfig, targets []*target) error {
 			errc <- err
 		}()
 		time.Sleep(500 * time.Millisecond)
-		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr(t.adminPort), seconds))
-		if err != nil {
-			return fmt.Errorf("profiling %s: %w", t.name, err)
-		}
 		path := filepath.Join(dir, t.name+".pprof")
-		f, err := os.Create(path)
-		if err == nil {
-			_, err = io.Copy(f, resp.Body)
-			f.Close()
-		}
-		resp.Body.Close()
-		if err != nil {
-			return err
+		if err := saveCPUProfile(t.adminPort, seconds, path); err != nil {
+			return fmt.Errorf("profiling %s: %w", t.name, err)
 		}
 		if err := <-errc; err != nil {
 			return err
@@ -43,4 +33,23 @@ func profileAll(c *loadConfig, targets []*target) error {
 		fmt.Fprintf(os.Stderr, "stepup-bench: CPU profile of %s under load: %s\n", t.name, path)
 	}
 	return nil
+}
+
+// saveCPUProfile writes a CPU profile of the Caddy whose admin API listens
+// on adminPort, taken over the next seconds, to path.
+func saveCPUProfile(adminPort, seconds int, path string) error {
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr(adminPort), seconds))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -22,20 +20,7 @@ func (t *loginTarget) profile(c *loginsConfig) error {
 	}
 	path := filepath.Join(dir, fmt.Sprintf("logins-%s-%s.pprof", t.name, t.alg))
 	done := make(chan error, 1)
-	go func() {
-		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=5", addr(t.adminPort)))
-		if err != nil {
-			done <- err
-			return
-		}
-		defer resp.Body.Close()
-		f, err := os.Create(path)
-		if err == nil {
-			_, err = io.Copy(f, resp.Body)
-			f.Close()
-		}
-		done <- err
-	}()
+	go func() { done <- saveCPUProfile(t.adminPort, 5, path) }()
 	time.Sleep(100 * time.Millisecond)
 	deadline := time.Now().Add(5 * time.Second)
 	for i := 0; time.Now().Before(deadline) && i < len(batch); {

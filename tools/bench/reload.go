@@ -79,8 +79,7 @@ func runReload(args []string) error {
 		}
 		c.sizes = append(c.sizes, n)
 	}
-	var err error
-	if c.caddy, err = filepath.Abs(c.caddy); err != nil {
+	if err := absPaths(&c.caddy); err != nil {
 		return err
 	}
 	work := filepath.Join(c.out, "reload-work")
