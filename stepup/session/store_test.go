@@ -132,9 +132,20 @@ func TestCookiesThatDoNotOpenAreRefusedAndNeverCached(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys := st.sealer.ring.current()
+	// other replaces the character at i by a different one: replacing it
+	// by a fixed one left the cookie as it was whenever it already was
+	// that one (one run in 64). Not the last character, whose low bits
+	// may be padding the decoder ignores.
+	other := func(i int) string {
+		c := byte('A')
+		if value[i] == c {
+			c = 'g'
+		}
+		return value[:i] + string(c) + value[i+1:]
+	}
 	for _, bad := range []string{
-		value[:len(value)-2] + "AA", // tag
-		value[:20] + "A" + value[21:],
+		other(len(value) - 5), // tag
+		other(20),
 		"garbage", strings.Repeat("A", 400),
 	} {
 		s, err := st.Read(cookieRequest("stepup=" + bad))
