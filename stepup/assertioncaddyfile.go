@@ -41,8 +41,12 @@ func assertionBlock(d *caddyfile.Dispenser, c *AssertionConfig) error {
 			if err := positiveDuration(d, "assertion", "30s", &c.KeyRotation); err != nil {
 				return err
 			}
+		case "disable_nonce_pool":
+			if err := flagArg(d, &c.DisableNoncePool); err != nil {
+				return err
+			}
 		default:
-			return d.Errf("stepup: assertion: unknown subdirective %q (use audience, header, lifetime, issuer, jwks_path, key_rotation)", key)
+			return d.Errf("stepup: assertion: unknown subdirective %q (use audience, header, lifetime, issuer, jwks_path, key_rotation, disable_nonce_pool)", key)
 		}
 	}
 	if c.Audience == "" {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"time"
 
+	"filippo.io/bigmod"
 	"github.com/caddyserver/certmagic"
 
 	"github.com/caddy-stepup/caddy-stepup/stepup/internal/keystore"
@@ -45,8 +46,9 @@ type signingKey struct {
 	id      string
 	priv    *ecdsa.PrivateKey
 	created time.Time
-	jwk     []byte // the public JWK, as published
-	header  []byte // the JWS protected header it signs under, base64url-encoded
+	jwk     []byte      // the public JWK, as published
+	header  []byte      // the JWS protected header it signs under, base64url-encoded
+	d       *bigmod.Nat // the private scalar, for signing with pooled nonces
 }
 
 // signingKeySet is an immutable snapshot of the keys in storage, oldest first.
@@ -155,6 +157,13 @@ func buildSigningKeySet(keys []storedSigningKey) (*signingKeySet, error) {
 			return nil, fmt.Errorf("assertion key %s at %s: not a P-256 key", key.ID, assertionKeysStorageKey)
 		}
 		sk := &signingKey{id: key.ID, priv: priv, created: key.Created}
+		raw, err := priv.Bytes()
+		if err != nil {
+			return nil, fmt.Errorf("assertion key %s at %s: %w", key.ID, assertionKeysStorageKey, err)
+		}
+		if sk.d, err = bigmod.NewNat().SetBytes(raw, p256Order); err != nil {
+			return nil, fmt.Errorf("assertion key %s at %s: private scalar: %w", key.ID, assertionKeysStorageKey, err)
+		}
 		if sk.jwk, err = publicJWK(key.ID, &priv.PublicKey); err != nil {
 			return nil, err
 		}

@@ -126,7 +126,7 @@ func TestES256SignatureIsRAndSPaddedTo32BytesEach(t *testing.T) {
 	key := &signingKey{id: "k", priv: priv, header: jwsHeader("k")}
 	short := 0
 	for i := range 1024 {
-		tok, err := signCompact(key, []byte(fmt.Sprintf(`{"n":%d}`, i)))
+		tok, _, err := signCompact(key, []byte(fmt.Sprintf(`{"n":%d}`, i)), nil, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -49,9 +49,10 @@ type refreshJob struct {
 }
 
 // refresher is the one long-lived goroutine of an asserter that re-signs
-// due entries, so that a request hands it an entry with a non-blocking
-// channel send instead of starting a goroutine. It starts with the first
-// re-signing and stops on Cleanup.
+// due entries and keeps the nonce pool filled, so that a request hands it
+// work with a non-blocking channel send (or by taking a nonce) instead of
+// starting a goroutine. It starts with the first re-signing or signature
+// and stops on Cleanup.
 type refresher struct {
 	jobs   chan refreshJob
 	wake   chan struct{} // capacity 1: the worker is parked, or a test flushes
@@ -83,10 +84,6 @@ func (a *asserter) refresh(k *assertionCacheKey, e *assertionEntry) {
 		return
 	}
 	f := a.refresher
-	f.start.Do(func() {
-		f.done.Add(1)
-		go a.refreshLoop()
-	})
 	a.inflight.Add(1)
 	select {
 	case f.jobs <- refreshJob{key: *k, entry: e}:
@@ -95,6 +92,18 @@ func (a *asserter) refresh(k *assertionCacheKey, e *assertionEntry) {
 		a.inflight.Done()
 		return
 	}
+	a.kick()
+}
+
+// kick makes sure the worker will look at its work: it starts it the first
+// time and wakes it if it is parked; a ticking worker finds the work at its
+// next tick, which costs the caller nothing.
+func (a *asserter) kick() {
+	f := a.refresher
+	f.start.Do(func() {
+		f.done.Add(1)
+		go a.refreshLoop()
+	})
 	if f.parked.Load() && f.parked.CompareAndSwap(true, false) {
 		f.wakes.Add(1)
 		f.signal()
@@ -109,9 +118,10 @@ func (f *refresher) signal() {
 	}
 }
 
-// refreshLoop is the worker: every tick it re-signs what is queued; after
-// assertionRefreshIdleTicks ticks with nothing queued it parks until a
-// request queues an entry. It stops on Cleanup.
+// refreshLoop is the worker: every tick it fills the nonce pool if it is
+// low and re-signs what is queued; after assertionRefreshIdleTicks ticks
+// with nothing to do it parks until a request queues an entry or leaves the
+// pool low. It stops on Cleanup.
 func (a *asserter) refreshLoop() {
 	f := a.refresher
 	defer f.done.Done()
@@ -124,8 +134,9 @@ func (a *asserter) refreshLoop() {
 			tick = t.C
 		} else {
 			f.parked.Store(true)
-			if len(f.jobs) > 0 && f.parked.CompareAndSwap(true, false) {
-				// Queued before it could see the flag: do not sleep on it.
+			if (len(f.jobs) > 0 || a.nonces.low()) && f.parked.CompareAndSwap(true, false) {
+				// Queued (or taken) before it could see the flag: do not
+				// sleep on it.
 				idle = 0
 				continue
 			}
@@ -146,7 +157,8 @@ func (a *asserter) refreshLoop() {
 		case <-f.wake:
 			f.parked.Store(false)
 		}
-		if a.drainRefresh() == 0 {
+		// Nonces first: the re-signings use them too.
+		if a.fillNonces()+a.drainRefresh() == 0 {
 			idle++
 		} else {
 			idle = 0
@@ -166,6 +178,23 @@ func (a *asserter) drainRefresh() int {
 			return n
 		}
 	}
+}
+
+// fillNonces tops the nonce pool up if a refresher slot is free and returns
+// how many nonces it made. An error (crypto/rand failing) leaves the pool
+// as it is: signers then sign without it.
+func (a *asserter) fillNonces() int {
+	if !a.nonces.low() && !a.nonces.dry.Load() {
+		return 0
+	}
+	select {
+	case a.slots <- struct{}{}:
+	default:
+		return 0
+	}
+	defer func() { <-a.slots }()
+	made, _ := a.nonces.topUp(a.now())
+	return made
 }
 
 // resign replaces e, k's entry, with a fresh signature if a refresher slot

@@ -126,34 +126,46 @@ func (a *asserter) sign(ctx context.Context, k *assertionCacheKey, s *session.Se
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	tok, err := signCompact(key, payload)
+	tok, pooled, err := signCompact(key, payload, a.nonces, now)
+	if pooled {
+		a.pooled.Add(1)
+	}
+	if a.nonces.low() {
+		a.kick()
+	}
 	return tok, time.Unix(c.Expires, 0), err
 }
 
 // signCompact returns header.payload.signature with ES256 (RFC 7518,
-// section 3.4: R and S as 32-byte big-endian integers). The nonce is
+// section 3.4: R and S as 32-byte big-endian integers), with a nonce from
+// pool when it has one fresh at now (pooled: assertionnonce.go). Without, the nonce is
 // deterministic (RFC 6979): no random generator to seed per signature,
 // which makes a signature about a sixth cheaper than the hedged one
-// (BenchmarkAssertionSignature), and the JWS is the same ES256 for every
-// verifier.
-func signCompact(key *signingKey, payload []byte) (string, error) {
+// (BenchmarkAssertionSignature). The JWS is the same ES256 either way.
+func signCompact(key *signingKey, payload []byte, pool *noncePool, now time.Time) (tok string, pooled bool, err error) {
 	enc := base64.RawURLEncoding
 	buf := make([]byte, 0, len(key.header)+enc.EncodedLen(len(payload))+enc.EncodedLen(64)+2)
 	buf = append(buf, key.header...)
 	buf = append(buf, '.')
 	buf = enc.AppendEncode(buf, payload)
 	digest := sha256.Sum256(buf)
-	der, err := key.priv.Sign(nil, digest[:], crypto.SHA256)
-	if err != nil {
-		return "", err
+	var sig [64]byte
+	if n, ok := pool.take(now); ok {
+		sig, pooled = signES256(key.d, n, digest[:])
 	}
-	sig, ok := rawES256Signature(der)
-	if !ok {
-		return "", errors.New("assertion signature: unexpected ECDSA signature encoding")
+	if !pooled {
+		der, err := key.priv.Sign(nil, digest[:], crypto.SHA256)
+		if err != nil {
+			return "", false, err
+		}
+		var ok bool
+		if sig, ok = rawES256Signature(der); !ok {
+			return "", false, errors.New("assertion signature: unexpected ECDSA signature encoding")
+		}
 	}
 	buf = append(buf, '.')
 	buf = enc.AppendEncode(buf, sig[:])
-	return string(buf), nil
+	return string(buf), pooled, nil
 }
 
 // rawES256Signature turns an ASN.1 ECDSA signature (SEQUENCE of INTEGER r

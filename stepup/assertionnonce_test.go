@@ -1,0 +1,269 @@
+package stepup
+
+import (
+	"bytes"
+	"crypto/ecdh"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"math/big"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"filippo.io/bigmod"
+)
+
+// testSigningKey is a stored key loaded as the handler loads it, with its
+// scalar for pooled signing.
+func testSigningKey(t testing.TB) *signingKey {
+	t.Helper()
+	stored, err := freshSigningKey(nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := buildSigningKeySet([]storedSigningKey{stored})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set.keys[0]
+}
+
+// verifyCompact checks tok's ES256 signature with the standard library and
+// returns its r and s.
+func verifyCompact(t *testing.T, pub *ecdsa.PublicKey, tok string) (r, s []byte) {
+	t.Helper()
+	dot := strings.LastIndexByte(tok, '.')
+	sig, err := base64.RawURLEncoding.DecodeString(tok[dot+1:])
+	if err != nil || len(sig) != 64 {
+		t.Fatalf("signature of %d bytes (%v), want 64", len(sig), err)
+	}
+	digest := sha256.Sum256([]byte(tok[:dot]))
+	if !ecdsa.Verify(pub, digest[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
+		t.Fatalf("signature does not verify: %s", tok)
+	}
+	return sig[:32], sig[32:]
+}
+
+// Every signature made with a pooled nonce verifies with crypto/ecdsa, no
+// two share an r (a repeated nonce would give the key away), and r and s
+// keep their leading zero bytes (RFC 7518, 3.4).
+func TestPooledNoncesMakeSignaturesThatVerify(t *testing.T) {
+	key := testSigningKey(t)
+	pool := newNoncePool()
+	pool.target.Store(maxNonces)
+	now := time.Now()
+	seen := map[string]bool{}
+	short := 0
+	const signatures = 3000
+	for i := range signatures {
+		if len(pool.ready) == 0 {
+			if _, err := pool.topUp(now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tok, pooled, err := signCompact(key, []byte(fmt.Sprintf(`{"n":%d}`, i)), pool, now)
+		if err != nil || !pooled {
+			t.Fatalf("signature %d: pooled %v, %v", i, pooled, err)
+		}
+		r, s := verifyCompact(t, &key.priv.PublicKey, tok)
+		if seen[string(r)] {
+			t.Fatalf("signature %d repeats an r", i)
+		}
+		seen[string(r)] = true
+		if r[0] == 0 || s[0] == 0 {
+			short++
+		}
+	}
+	// A leading zero byte in r or s turns up about once in 128 signatures.
+	if short == 0 {
+		t.Fatalf("no signature with a short r or s among %d: the padding went untested", signatures)
+	}
+}
+
+// Without a nonce ready the signature is made as before, and the pool
+// remembers it ran dry: its next fill doubles its target.
+func TestEmptyNoncePoolSignsWithoutItAndGrows(t *testing.T) {
+	key := testSigningKey(t)
+	pool := newNoncePool()
+	now := time.Now()
+	tok, pooled, err := signCompact(key, []byte(`{"n":1}`), pool, now)
+	if err != nil || pooled {
+		t.Fatalf("pooled %v, %v; want an unpooled signature", pooled, err)
+	}
+	verifyCompact(t, &key.priv.PublicKey, tok)
+	if !pool.dry.Load() || !pool.low() {
+		t.Fatal("an empty pool was not marked dry and low")
+	}
+	made, err := pool.topUp(now)
+	if err != nil || made != 2*minNonces || pool.target.Load() != 2*minNonces {
+		t.Fatalf("made %d (%v), target %d; want %d each", made, err, pool.target.Load(), 2*minNonces)
+	}
+	if made, _ := pool.topUp(now); made != 0 || pool.low() {
+		t.Fatalf("a full pool made %d more (low %v)", made, pool.low())
+	}
+	for range 3 * maxNonces {
+		pool.dry.Store(true)
+		pool.topUp(now)
+	}
+	if n := pool.target.Load(); n != maxNonces || len(pool.ready) != maxNonces {
+		t.Fatalf("target %d, %d ready; want both %d", n, len(pool.ready), maxNonces)
+	}
+}
+
+// A nonce is handed out within nonceMaxAge of being made by the wall clock,
+// and not before it was made (a clock set back): older or newer ones are
+// dropped, and dropping them does not count as demand.
+func TestStaleNoncesAreDroppedNotUsed(t *testing.T) {
+	key := testSigningKey(t)
+	made := time.Now()
+	for _, at := range []time.Time{made.Add(nonceMaxAge + time.Second), made.Add(-time.Second)} {
+		pool := newNoncePool()
+		if n, err := pool.topUp(made); err != nil || n != minNonces {
+			t.Fatalf("made %d (%v)", n, err)
+		}
+		if _, pooled, err := signCompact(key, []byte(`{}`), pool, at); err != nil || pooled {
+			t.Fatalf("at %s after making: pooled %v (%v), want a signature without the pool", at.Sub(made), pooled, err)
+		}
+		if len(pool.ready) != 0 || pool.dry.Load() {
+			t.Fatalf("%d stale nonces kept, dry %v; want none kept and not dry", len(pool.ready), pool.dry.Load())
+		}
+	}
+	pool := newNoncePool()
+	pool.topUp(made)
+	if _, pooled, _ := signCompact(key, []byte(`{}`), pool, made.Add(nonceMaxAge)); !pooled {
+		t.Fatal("a nonce exactly nonceMaxAge old was not used")
+	}
+}
+
+// Signers racing for nonces while a filler adds more never get the same
+// one twice, and every nonce made is handed out at most once.
+func TestANonceIsHandedOutOnce(t *testing.T) {
+	pool := newNoncePool()
+	pool.target.Store(maxNonces)
+	now := time.Now()
+	const takers, each = 4, 300
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var wg sync.WaitGroup
+	for range takers {
+		wg.Go(func() {
+			for got := 0; got < each; {
+				n, ok := pool.take(now)
+				if !ok {
+					pool.topUp(now) // one filler at a time: the others wait or find it full
+					continue
+				}
+				got++
+				mu.Lock()
+				seen[string(n.r[:])]++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(seen) != takers*each {
+		t.Fatalf("%d distinct nonces among %d taken", len(seen), takers*each)
+	}
+	if taken, made := uint64(takers*each+len(pool.ready)), pool.made.Load(); taken != made {
+		t.Fatalf("%d nonces taken or left, %d made", taken, made)
+	}
+}
+
+// The batched inversion gives each value its inverse modulo n, for any
+// batch size.
+func TestInvertAllInvertsEachValue(t *testing.T) {
+	one := bigmod.NewNat().ExpandFor(p256Order).SetUint(1)
+	for _, size := range []int{1, 2, 3, nonceBatch, nonceBatch + 1} {
+		xs := make([]*bigmod.Nat, size)
+		for i := range xs {
+			x, _, err := randomNonce()
+			if err != nil {
+				t.Fatal(err)
+			}
+			xs[i] = x
+		}
+		// A small value too, where a bug in the carries would show.
+		xs[0] = bigmod.NewNat().ExpandFor(p256Order).SetUint(2)
+		kept := make([][]byte, size)
+		for i, x := range xs {
+			kept[i] = x.Bytes(p256Order)
+		}
+		for i, inv := range invertAll(xs) {
+			if !bytes.Equal(xs[i].Bytes(p256Order), kept[i]) {
+				t.Fatalf("size %d: input %d changed", size, i)
+			}
+			if copyNat(inv).Mul(xs[i], p256Order).Equal(one) != 1 {
+				t.Fatalf("size %d: value %d times its inverse is not 1", size, i)
+			}
+		}
+	}
+}
+
+// r is x(kG) mod n for the k drawn: the pool's r matches the point the
+// standard library computes for the same scalar (as an ECDH public key).
+func TestRandomNonceRIsTheXOfKG(t *testing.T) {
+	for range 20 {
+		k, r, err := randomNonce()
+		if err != nil {
+			t.Fatal(err)
+		}
+		priv, err := ecdh.P256().NewPrivateKey(k.Bytes(p256Order))
+		if err != nil {
+			t.Fatal(err)
+		}
+		point := priv.PublicKey().Bytes() // 0x04 || X || Y
+		want := new(big.Int).Mod(new(big.Int).SetBytes(point[1:33]), elliptic.P256().Params().N)
+		if got := new(big.Int).SetBytes(r.Bytes(p256Order)); got.Cmp(want) != 0 {
+			t.Fatalf("r = %x, want %x", got, want)
+		}
+	}
+}
+
+// The handler signs its first assertion without the pool (nothing is
+// ready yet), which starts the worker; the worker fills the pool on its
+// own, and the misses after that use it.
+func TestHandlerSignsWithPooledNoncesOnceTheWorkerFilledThem(t *testing.T) {
+	c := newAssertionClient(t, 20*time.Second, time.Hour)
+	a := c.th.asserter
+	a.refresher.tick = time.Millisecond // before the worker starts
+	c.get(t)
+	if a.signed.Load() != 1 || a.pooled.Load() != 0 {
+		t.Fatalf("first signature: %d signed, %d pooled; want 1 and 0", a.signed.Load(), a.pooled.Load())
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for a.nonces.low() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker did not fill the pool: %d ready", len(a.nonces.ready))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for i := range 5 {
+		c.th.clock.Add(11 * time.Second) // past the reuse window: a miss
+		c.get(t)
+		if got := a.pooled.Load(); got != uint64(i+1) {
+			t.Fatalf("miss %d: %d pooled signatures, want %d", i, got, i+1)
+		}
+	}
+}
+
+// With the pool turned off every signature is made whole, and signing
+// leaves the worker alone (there is nothing for it to fill).
+func TestDisabledNoncePoolSignsEveryAssertionWhole(t *testing.T) {
+	before := refreshWorkers()
+	th := newTestHandler(t, deadIssuer(t), withAssertion(func(c *AssertionConfig) { c.DisableNoncePool = true }))
+	c := &assertionClient{th: th, cookie: th.cookieFor(t, th.session("urn:otp", "pwd", "otp"))}
+	for range 3 {
+		c.get(t)
+		th.clock.Add(31 * time.Second) // past the lifetime: each a miss
+	}
+	if a := th.asserter; a.nonces != nil || a.signed.Load() != 3 || a.pooled.Load() != 0 {
+		t.Fatalf("pool %v, %d signed, %d pooled; want no pool, 3 and 0", a.nonces != nil, a.signed.Load(), a.pooled.Load())
+	}
+	if n := refreshWorkers(); n != before {
+		t.Fatalf("%d assertion workers, want %d: signing without the pool started one", n, before)
+	}
+}
