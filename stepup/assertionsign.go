@@ -129,6 +129,9 @@ func (a *asserter) sign(ctx context.Context, k *assertionCacheKey, s *session.Se
 	tok, pooled, err := signCompact(key, payload, a.nonces, now)
 	if pooled {
 		a.pooled.Add(1)
+		assertionSignedPooled.Inc()
+	} else if err == nil {
+		assertionSignedWhole.Inc()
 	}
 	if a.nonces.low() {
 		a.kick()

@@ -115,6 +115,11 @@ func (h *Handler) provision(ctx caddy.Context, env provisionEnv) error {
 	}
 	h.idp.SetHealthInterval(interval)
 	h.provisionAssertion()
+	if h.asserter != nil {
+		if err := registerAssertionMetrics(ctx.GetMetricsRegistry()); err != nil {
+			return fmt.Errorf("registering metrics: %w", err)
+		}
+	}
 	if err := h.provisionState(ctx); err != nil {
 		return err
 	}
