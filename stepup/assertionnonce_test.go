@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"filippo.io/bigmod"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // testSigningKey is a stored key loaded as the handler loads it, with its
@@ -227,6 +228,7 @@ func TestRandomNonceRIsTheXOfKG(t *testing.T) {
 // ready yet), which starts the worker; the worker fills the pool on its
 // own, and the misses after that use it.
 func TestHandlerSignsWithPooledNoncesOnceTheWorkerFilledThem(t *testing.T) {
+	pooled0, whole0 := testutil.ToFloat64(assertionSignedPooled), testutil.ToFloat64(assertionSignedWhole)
 	c := newAssertionClient(t, 20*time.Second, time.Hour)
 	a := c.th.asserter
 	a.refresher.tick = time.Millisecond // before the worker starts
@@ -248,6 +250,10 @@ func TestHandlerSignsWithPooledNoncesOnceTheWorkerFilledThem(t *testing.T) {
 			t.Fatalf("miss %d: %d pooled signatures, want %d", i, got, i+1)
 		}
 	}
+	pooled, whole := testutil.ToFloat64(assertionSignedPooled)-pooled0, testutil.ToFloat64(assertionSignedWhole)-whole0
+	if pooled != 5 || whole != 1 {
+		t.Fatalf("caddy_stepup_assertions_signed_total: pooled %v, whole %v; want 5 and 1", pooled, whole)
+	}
 }
 
 // With the pool turned off every signature is made whole, and signing
@@ -265,5 +271,14 @@ func TestDisabledNoncePoolSignsEveryAssertionWhole(t *testing.T) {
 	}
 	if n := refreshWorkers(); n != before {
 		t.Fatalf("%d assertion workers, want %d: signing without the pool started one", n, before)
+	}
+	// Re-signing still runs the worker, whose ticks find no pool to fill.
+	th.asserter.refresher.tick = time.Millisecond // before it starts
+	first, _ := c.get(t)
+	th.clock.Add(12 * time.Second) // due within twice this gap
+	c.get(t)                        // queues the re-signing; the worker starts
+	time.Sleep(50 * time.Millisecond)
+	if tok, _ := c.get(t); tok == first || th.asserter.pooled.Load() != 0 {
+		t.Fatalf("re-signed %v, %d pooled; want a whole re-signature", tok != first, th.asserter.pooled.Load())
 	}
 }

@@ -184,7 +184,7 @@ func (a *asserter) drainRefresh() int {
 // how many nonces it made. An error (crypto/rand failing) leaves the pool
 // as it is: signers then sign without it.
 func (a *asserter) fillNonces() int {
-	if !a.nonces.low() && !a.nonces.dry.Load() {
+	if a.nonces == nil || (!a.nonces.low() && !a.nonces.dry.Load()) {
 		return 0
 	}
 	select {
