@@ -125,7 +125,9 @@ func (f *refresher) signal() {
 func (a *asserter) refreshLoop() {
 	f := a.refresher
 	defer f.done.Done()
-	t := time.NewTimer(f.tick)
+	// The first tick at once: whatever started the worker (a signature that
+	// found the pool empty, a re-signing) has work for it now.
+	t := time.NewTimer(0)
 	defer t.Stop()
 	idle := 0
 	for {
