@@ -48,25 +48,32 @@ func startHeldEnvWith(t *testing.T, site func(issuer, upstream string) string) (
 // heldCounts scrapes caddy_stepup_held_forms_total by result.
 func heldCounts(t *testing.T, c *caddyproc.Caddy) map[string]float64 {
 	t.Helper()
+	return counterByLabel(t, c, "caddy_stepup_held_forms_total", "result")
+}
+
+// counterByLabel scrapes Caddy's /metrics for a counter with one label and
+// returns its values by that label's value.
+func counterByLabel(t *testing.T, c *caddyproc.Caddy, name, label string) map[string]float64 {
+	t.Helper()
 	resp, err := c.Client().Get(c.URL() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	counts := map[string]float64{}
-	const prefix = `caddy_stepup_held_forms_total{result="`
+	prefix := name + "{" + label + `="`
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		line, ok := strings.CutPrefix(sc.Text(), prefix)
 		if !ok {
 			continue
 		}
-		result, value, _ := strings.Cut(line, `"} `)
-		n, err := strconv.ParseFloat(value, 64)
+		value, v, _ := strings.Cut(line, `"} `)
+		n, err := strconv.ParseFloat(v, 64)
 		if err != nil {
 			t.Fatalf("metrics line %q: %v", sc.Text(), err)
 		}
-		counts[result] = n
+		counts[value] = n
 	}
 	return counts
 }
