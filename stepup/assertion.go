@@ -1,6 +1,7 @@
 package stepup
 
 import (
+	"crypto/fips140"
 	"errors"
 	"fmt"
 	"net/http"
@@ -56,10 +57,11 @@ type AssertionConfig struct {
 	// DisableNoncePool makes every signature on the request that needs it
 	// whole (RFC 6979 nonce, about 25 µs) instead of finishing one whose
 	// expensive half was made ahead of time (about 3 µs). Turn the pool off
-	// where running instances are cloned (VM or container snapshots
-	// restored more than once within a minute): two clones could sign with
-	// the same pooled nonce, which reveals the signing key. Default: the
-	// pool is on.
+	// where a running instance may be copied (a VM or container snapshot
+	// restored while the original runs, or restored more than once): two
+	// copies could sign with the same pooled nonce, which reveals the
+	// signing key. FIPS 140 mode (GODEBUG=fips140=on) turns it off too.
+	// Default: the pool is on.
 	DisableNoncePool bool `json:"disable_nonce_pool,omitempty"`
 }
 
@@ -162,7 +164,9 @@ func (h *Handler) provisionAssertion() {
 		refresher: newRefresher(lifetime),
 		slots:     assertionRefreshSlots,
 	}
-	if !c.DisableNoncePool {
+	// In FIPS 140 mode every signature comes from crypto/ecdsa, the
+	// validated module, never from the pool's own arithmetic.
+	if !c.DisableNoncePool && !fips140.Enabled() {
 		h.asserter.nonces = newNoncePool()
 	}
 	// A client must never be able to hand the upstream an assertion, not

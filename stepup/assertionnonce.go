@@ -29,12 +29,18 @@ import (
 // modular arithmetic, published as modules by their author.
 //
 // What the pool gives up: a copy of the running process (a VM or container
-// snapshot restored twice) holds the same nonces, and two copies signing
-// different assertions with one of them would reveal the key. A signature
-// without the pool (RFC 6979) has no such state. Nonces older than
-// nonceMaxAge by the wall clock are dropped, which covers a snapshot
-// restored later with its clock set right; deployments that clone running
-// instances sooner turn the pool off (AssertionConfig.DisableNoncePool).
+// snapshot restored while the original runs, or restored twice) holds the
+// same nonces, and two copies signing different assertions with one of
+// them would reveal the key. A signature without the pool (RFC 6979) has
+// no such state. Two things narrow the window, neither closes it: the
+// worker empties the pool once its newest nonce is nonceMaxAge old and only
+// then parks, so a process snapshotted after ten quiet seconds holds no
+// nonce; and a signer drops nonces older than that by the wall clock, which
+// helps only where the copy's clock is set right before it serves. Deployments that clone running instances turn the pool off
+// (AssertionConfig.DisableNoncePool); so does FIPS 140 mode, where
+// signatures must come from the standard library's validated module.
+// Secret intermediates (k, k⁻¹, the products of the batch) are wiped once
+// used; a nonce's k⁻¹ is as sensitive as the key itself.
 
 // p256Order is n, the order of the P-256 base point.
 var p256Order, p256OrderMinus2 = func() (*bigmod.Modulus, []byte) {
@@ -61,17 +67,19 @@ type esNonce struct {
 
 // nonceMaxAge is how long a nonce may wait in the pool. The wall clock, not
 // the monotonic one, since it is the clock a restored snapshot gets set
-// right.
-const nonceMaxAge = time.Minute
+// right. A pool that waits this long shrinks (noncePool.topUp), so a quiet
+// handler wastes few nonces.
+const nonceMaxAge = 10 * time.Second
 
 // Pool sizes. The worker keeps minNonces ready at first and doubles that
 // (up to maxNonces, 72 bytes each) each time signers found the pool empty
-// since it last filled it. It fills the pool once it is half empty, so a
-// fill makes at least minNonces/2 nonces with one inversion between them: a
-// nonce then takes about half a full signature's CPU to make
-// (BenchmarkAssertionSignature/nonce).
+// since it last filled it, and halves it when nonces grew too old unused.
+// It fills the pool once it is half empty, so a fill makes at least
+// target/2 nonces with one inversion between them: a nonce takes from about
+// two thirds of a whole signature's CPU (4 per inversion) to half of it (32
+// and more, BenchmarkAssertionSignature/nonce).
 const (
-	minNonces     = 32
+	minNonces     = 8
 	maxNonces     = 1024
 	nonceBatch    = 32 // nonces per inversion
 	noncesPerFill = 4 * nonceBatch
@@ -82,7 +90,9 @@ type noncePool struct {
 	ready  chan esNonce
 	target atomic.Int64  // how many the worker keeps ready
 	dry    atomic.Bool   // a signer found the pool empty since the last fill
-	stale  atomic.Bool   // a signer dropped nonces too old to use since then
+	stale  atomic.Bool   // nonces were dropped too old to use since then
+	filled atomic.Int64  // when the last fill made nonces, wall clock Unix ns
+	wanted atomic.Bool   // a signer took from the pool since it was filled or expired
 	fill   sync.Mutex    // one filler at a time
 	made   atomic.Uint64 // nonces made, ever
 }
@@ -99,6 +109,9 @@ func newNoncePool() *noncePool {
 func (p *noncePool) take(now time.Time) (esNonce, bool) {
 	if p == nil {
 		return esNonce{}, false
+	}
+	if !p.wanted.Load() {
+		p.wanted.Store(true)
 	}
 	at := now.UnixNano()
 	dropped := false
@@ -119,6 +132,36 @@ func (p *noncePool) take(now time.Time) (esNonce, bool) {
 			return esNonce{}, false
 		}
 	}
+}
+
+// expire empties the pool once its newest nonce, made by the last fill,
+// is older than nonceMaxAge at now: every nonce in it is then too old. The
+// worker calls it every tick, so an idle pool does not outlive that age.
+func (p *noncePool) expire(now time.Time) {
+	if p == nil || len(p.ready) == 0 || now.UnixNano()-p.filled.Load() <= int64(nonceMaxAge) {
+		return
+	}
+	p.wanted.Store(false) // nobody took one for that long: no refill until someone does
+	for {
+		select {
+		case <-p.ready:
+			p.stale.Store(true)
+		default:
+			return
+		}
+	}
+}
+
+// needsFill reports whether the worker should fill the pool: a signer took
+// from it since it was last filled or expired, and it is low or ran dry.
+func (p *noncePool) needsFill() bool {
+	return p != nil && p.wanted.Load() && (p.low() || p.dry.Load())
+}
+
+// holds reports whether the pool has nonces (the worker does not park
+// while it does: it must expire them).
+func (p *noncePool) holds() bool {
+	return p != nil && len(p.ready) > 0
 }
 
 // low reports whether the pool is under half its target: time for the
@@ -147,19 +190,32 @@ func (p *noncePool) topUp(now time.Time) (int, error) {
 	}
 	want := min(int(p.target.Load())-len(p.ready), noncesPerFill)
 	made := 0
-	defer func() { p.made.Add(uint64(made)) }()
+	defer func() {
+		if made > 0 {
+			p.made.Add(uint64(made))
+			p.filled.Store(now.UnixNano())
+		}
+		if len(p.ready) >= int(p.target.Load()) {
+			p.wanted.Store(false)
+		}
+	}()
 	for made < want {
 		batch, err := makeNonces(min(nonceBatch, want-made), now)
 		if err != nil {
 			return made, err
 		}
+		full := false
 		for _, n := range batch {
 			select {
 			case p.ready <- n:
 				made++
 			default: // full: only fillers add, so this only guards the bound
-				return made, nil
+				full = true
 			}
+		}
+		clear(batch) // the channel holds the only copies now
+		if full {
+			return made, nil
 		}
 	}
 	return made, nil
@@ -181,14 +237,23 @@ func makeNonces(count int, now time.Time) ([]esNonce, error) {
 	}
 	for i, inv := range invertAll(ks) {
 		copy(out[i].kInv[:], inv.Bytes(p256Order))
+		wipe(inv, ks[i])
 	}
 	return out, nil
+}
+
+// wipe zeroes secret values once they are used.
+func wipe(xs ...*bigmod.Nat) {
+	for _, x := range xs {
+		clear(x.Bits())
+	}
 }
 
 // randomNonce draws k uniformly from [1, n) and returns it with r = x(kG)
 // mod n, drawing again in the (negligible) cases where r would be zero.
 func randomNonce() (k, r *bigmod.Nat, err error) {
 	var buf [32]byte
+	defer clear(buf[:]) // k's bytes
 	for {
 		if _, err := rand.Read(buf[:]); err != nil {
 			return nil, nil, err
@@ -235,6 +300,7 @@ func invertAll(xs []*bigmod.Nat) []*bigmod.Nat {
 		inv.Mul(xs[i], p256Order)
 	}
 	out[0] = inv
+	wipe(prefix...)
 	return out
 }
 
@@ -260,6 +326,7 @@ func signES256(d *bigmod.Nat, n esNonce, digest []byte) (sig [64]byte, ok bool) 
 		return sig, false
 	}
 	s.Mul(d, p256Order).Add(e, p256Order).Mul(kInv, p256Order)
+	wipe(kInv)
 	if s.IsZero() == 1 {
 		return sig, false
 	}

@@ -229,9 +229,9 @@ func TestRandomNonceRIsTheXOfKG(t *testing.T) {
 // own, and the misses after that use it.
 func TestHandlerSignsWithPooledNoncesOnceTheWorkerFilledThem(t *testing.T) {
 	pooled0, whole0 := testutil.ToFloat64(assertionSignedPooled), testutil.ToFloat64(assertionSignedWhole)
-	c := newAssertionClient(t, 20*time.Second, time.Hour)
+	// A short lifetime, so that the misses below come within nonceMaxAge.
+	c := newAssertionClient(t, 2*time.Second, time.Hour)
 	a := c.th.asserter
-	a.refresher.tick = time.Millisecond // before the worker starts
 	c.get(t)
 	if a.signed.Load() != 1 || a.pooled.Load() != 0 {
 		t.Fatalf("first signature: %d signed, %d pooled; want 1 and 0", a.signed.Load(), a.pooled.Load())
@@ -244,7 +244,7 @@ func TestHandlerSignsWithPooledNoncesOnceTheWorkerFilledThem(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	for i := range 5 {
-		c.th.clock.Add(11 * time.Second) // past the reuse window: a miss
+		c.th.clock.Add(1100 * time.Millisecond) // past the reuse window: a miss
 		c.get(t)
 		if got := a.pooled.Load(); got != uint64(i+1) {
 			t.Fatalf("miss %d: %d pooled signatures, want %d", i, got, i+1)
@@ -276,9 +276,46 @@ func TestDisabledNoncePoolSignsEveryAssertionWhole(t *testing.T) {
 	th.asserter.refresher.tick = time.Millisecond // before it starts
 	first, _ := c.get(t)
 	th.clock.Add(12 * time.Second) // due within twice this gap
-	c.get(t)                        // queues the re-signing; the worker starts
+	c.get(t)                       // queues the re-signing; the worker starts
 	time.Sleep(50 * time.Millisecond)
 	if tok, _ := c.get(t); tok == first || th.asserter.pooled.Load() != 0 {
 		t.Fatalf("re-signed %v, %d pooled; want a whole re-signature", tok != first, th.asserter.pooled.Load())
+	}
+}
+
+// The worker keeps ticking while it holds nonces, empties the pool once its
+// newest nonce is nonceMaxAge old, and only then parks: an idle process
+// holds no nonce. The next signature is whole and wakes it to fill the pool
+// again.
+func TestIdleWorkerDropsItsNoncesBeforeParking(t *testing.T) {
+	c := newAssertionClient(t, 20*time.Second, time.Hour)
+	a, f := c.th.asserter, c.th.asserter.refresher
+	f.tick = time.Millisecond // before the worker starts
+	c.get(t)
+	waitFor(t, "the worker to fill the pool", func() bool { return !a.nonces.low() })
+	time.Sleep(50 * assertionRefreshIdleTicks * time.Millisecond) // idle ticks, well past the count
+	if f.parked.Load() || !a.nonces.holds() {
+		t.Fatalf("parked %v with %d nonces before they expired; want ticking and holding them", f.parked.Load(), len(a.nonces.ready))
+	}
+	c.th.clock.Add(nonceMaxAge + time.Second)
+	waitFor(t, "the idle worker to expire its nonces and park", f.parked.Load)
+	if n := len(a.nonces.ready); n != 0 {
+		t.Fatalf("the parked worker left %d nonces in the pool, want none", n)
+	}
+	pooled := a.pooled.Load()
+	c.get(t) // past the reuse window: a miss
+	if a.pooled.Load() != pooled || f.wakes.Load() != 1 {
+		t.Fatalf("after parking: %d pooled signatures (want %d), %d wake-ups (want 1)", a.pooled.Load(), pooled, f.wakes.Load())
+	}
+	waitFor(t, "the woken worker to fill the pool", func() bool { return !a.nonces.low() })
+}
+
+// waitFor polls cond for up to 10 seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
 	}
 }

@@ -118,10 +118,10 @@ func (f *refresher) signal() {
 	}
 }
 
-// refreshLoop is the worker: every tick it fills the nonce pool if it is
-// low and re-signs what is queued; after assertionRefreshIdleTicks ticks
-// with nothing to do it parks until a request queues an entry or leaves the
-// pool low. It stops on Cleanup.
+// refreshLoop is the worker: every tick it does tickWork; after
+// assertionRefreshIdleTicks ticks with nothing to do, and its nonces
+// expired, it parks until a request queues an entry or finds the pool low.
+// It stops on Cleanup.
 func (a *asserter) refreshLoop() {
 	f := a.refresher
 	defer f.done.Done()
@@ -132,13 +132,16 @@ func (a *asserter) refreshLoop() {
 	idle := 0
 	for {
 		var tick <-chan time.Time
-		if idle < assertionRefreshIdleTicks {
+		// It parks only with the pool empty: a quiet process keeps no
+		// nonce (they expire), so a snapshot of it has none to reuse
+		// (assertionnonce.go). The next signature finds the pool empty,
+		// signs whole and wakes the worker to fill it.
+		if idle < assertionRefreshIdleTicks || a.nonces.holds() {
 			tick = t.C
 		} else {
 			f.parked.Store(true)
-			if (len(f.jobs) > 0 || a.nonces.low()) && f.parked.CompareAndSwap(true, false) {
-				// Queued (or taken) before it could see the flag: do not
-				// sleep on it.
+			if len(f.jobs) > 0 && f.parked.CompareAndSwap(true, false) {
+				// Queued before it could see the flag: do not sleep on it.
 				idle = 0
 				continue
 			}
@@ -159,8 +162,7 @@ func (a *asserter) refreshLoop() {
 		case <-f.wake:
 			f.parked.Store(false)
 		}
-		// Nonces first: the re-signings use them too.
-		if a.fillNonces()+a.drainRefresh() == 0 {
+		if a.tickWork() == 0 {
 			idle++
 		} else {
 			idle = 0
@@ -182,11 +184,19 @@ func (a *asserter) drainRefresh() int {
 	}
 }
 
+// tickWork is one tick of the worker: expire the pool's nonces if they
+// are too old, fill it if it is low, then re-sign what is queued (with the
+// nonces). It returns how many nonces and re-signings it made.
+func (a *asserter) tickWork() int {
+	a.nonces.expire(a.now())
+	return a.fillNonces() + a.drainRefresh()
+}
+
 // fillNonces tops the nonce pool up if a refresher slot is free and returns
 // how many nonces it made. An error (crypto/rand failing) leaves the pool
 // as it is: signers then sign without it.
 func (a *asserter) fillNonces() int {
-	if a.nonces == nil || (!a.nonces.low() && !a.nonces.dry.Load()) {
+	if !a.nonces.needsFill() {
 		return 0
 	}
 	select {

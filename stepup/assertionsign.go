@@ -153,8 +153,10 @@ func signCompact(key *signingKey, payload []byte, pool *noncePool, now time.Time
 	buf = enc.AppendEncode(buf, payload)
 	digest := sha256.Sum256(buf)
 	var sig [64]byte
-	if n, ok := pool.take(now); ok {
-		sig, pooled = signES256(key.d, n, digest[:])
+	if key.d != nil { // always, for keys from storage
+		if n, ok := pool.take(now); ok {
+			sig, pooled = signES256(key.d, n, digest[:])
+		}
 	}
 	if !pooled {
 		der, err := key.priv.Sign(nil, digest[:], crypto.SHA256)
