@@ -5,10 +5,13 @@ import (
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/fips140"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"math/big"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -317,5 +320,28 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
+	}
+}
+
+// In FIPS 140 mode the pool is off: every signature comes from the
+// validated crypto/ecdsa. GODEBUG=fips140 is read at start-up, so the test
+// runs itself again with it set.
+func TestFIPSModeSignsWithoutThePool(t *testing.T) {
+	if os.Getenv("STEPUP_TEST_FIPS_CHILD") == "1" {
+		if !fips140.Enabled() {
+			t.Fatal("GODEBUG=fips140=on did not turn FIPS 140 mode on")
+		}
+		th := newTestHandler(t, deadIssuer(t), withAssertion(nil))
+		c := &assertionClient{th: th, cookie: th.cookieFor(t, th.session("urn:otp", "pwd", "otp"))}
+		c.get(t)
+		if a := th.asserter; a.nonces != nil || a.signed.Load() != 1 || a.pooled.Load() != 0 {
+			t.Fatalf("pool %v, %d signed, %d pooled; want no pool and one whole signature", a.nonces != nil, a.signed.Load(), a.pooled.Load())
+		}
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestFIPSModeSignsWithoutThePool$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "GODEBUG=fips140=on", "STEPUP_TEST_FIPS_CHILD=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("in FIPS 140 mode: %v\n%s", err, out)
 	}
 }
