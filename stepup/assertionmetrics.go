@@ -8,7 +8,7 @@ import (
 
 // assertionSigned counts the assertion signatures made, by how their nonce
 // came: an operator sees whether the pool keeps up (whole signatures cost
-// the request about eight times more) and what signing costs overall.
+// the request several times more) and what signing costs overall.
 // Process-wide, registered into each config's registry.
 var assertionSigned = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Namespace: "caddy", Subsystem: "stepup", Name: "assertions_signed_total",
