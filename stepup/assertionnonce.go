@@ -36,7 +36,8 @@ import (
 // worker empties the pool once its newest nonce is nonceMaxAge old and only
 // then parks, so a process snapshotted after ten quiet seconds holds no
 // nonce; and a signer drops nonces older than that by the wall clock, which
-// helps only where the copy's clock is set right before it serves. Deployments that clone running instances turn the pool off
+// helps only where the copy's clock is set right before it serves.
+// Deployments that clone running instances turn the pool off
 // (AssertionConfig.DisableNoncePool); so does FIPS 140 mode, where
 // signatures must come from the standard library's validated module.
 // Secret intermediates (k, k⁻¹, the products of the batch) are wiped once

@@ -141,8 +141,8 @@ func (a *asserter) sign(ctx context.Context, k *assertionCacheKey, s *session.Se
 
 // signCompact returns header.payload.signature with ES256 (RFC 7518,
 // section 3.4: R and S as 32-byte big-endian integers), with a nonce from
-// pool when it has one fresh at now (pooled: assertionnonce.go). Without, the nonce is
-// deterministic (RFC 6979): no random generator to seed per signature,
+// pool when it has one fresh at now (pooled: assertionnonce.go). Without,
+// the nonce is deterministic (RFC 6979): no random generator to seed per signature,
 // which makes a signature about a sixth cheaper than the hedged one
 // (BenchmarkAssertionSignature). The JWS is the same ES256 either way.
 func signCompact(key *signingKey, payload []byte, pool *noncePool, now time.Time) (tok string, pooled bool, err error) {
