@@ -2,6 +2,7 @@ package stepup
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -227,6 +228,17 @@ func TestRandomNonceRIsTheXOfKG(t *testing.T) {
 	}
 }
 
+// signUnsettled signs an assertion for path as a miss does, but not
+// through the test handler's serve, whose settle fills the pool itself:
+// whatever fills it afterwards is the worker's own doing.
+func signUnsettled(t *testing.T, c *assertionClient, path string) {
+	t.Helper()
+	k := &assertionCacheKey{s: c.th.session("urn:otp"), rule: "admin", score: -1, method: "GET", host: "127.0.0.1", path: path}
+	if _, err := c.th.asserter.signEntry(context.Background(), k, c.th.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // The handler signs its first assertion without the pool (nothing is
 // ready yet), which starts the worker; the worker fills the pool on its
 // own, and the misses after that use it.
@@ -235,17 +247,11 @@ func TestHandlerSignsWithPooledNoncesOnceTheWorkerFilledThem(t *testing.T) {
 	// A short lifetime, so that the misses below come within nonceMaxAge.
 	c := newAssertionClient(t, 2*time.Second, time.Hour)
 	a := c.th.asserter
-	c.get(t)
+	signUnsettled(t, c, "/first")
 	if a.signed.Load() != 1 || a.pooled.Load() != 0 {
 		t.Fatalf("first signature: %d signed, %d pooled; want 1 and 0", a.signed.Load(), a.pooled.Load())
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for a.nonces.low() {
-		if time.Now().After(deadline) {
-			t.Fatalf("the worker did not fill the pool: %d ready", len(a.nonces.ready))
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitFor(t, "the worker to fill the pool", func() bool { return !a.nonces.low() })
 	for i := range 5 {
 		c.th.clock.Add(1100 * time.Millisecond) // past the reuse window: a miss
 		c.get(t)
@@ -280,7 +286,6 @@ func TestDisabledNoncePoolSignsEveryAssertionWhole(t *testing.T) {
 	first, _ := c.get(t)
 	th.clock.Add(12 * time.Second) // due within twice this gap
 	c.get(t)                       // queues the re-signing; the worker starts
-	time.Sleep(50 * time.Millisecond)
 	if tok, _ := c.get(t); tok == first || th.asserter.pooled.Load() != 0 {
 		t.Fatalf("re-signed %v, %d pooled; want a whole re-signature", tok != first, th.asserter.pooled.Load())
 	}
@@ -306,7 +311,7 @@ func TestIdleWorkerDropsItsNoncesBeforeParking(t *testing.T) {
 		t.Fatalf("the parked worker left %d nonces in the pool, want none", n)
 	}
 	pooled := a.pooled.Load()
-	c.get(t) // past the reuse window: a miss
+	signUnsettled(t, c, "/after-parking")
 	if a.pooled.Load() != pooled || f.wakes.Load() != 1 {
 		t.Fatalf("after parking: %d pooled signatures (want %d), %d wake-ups (want 1)", a.pooled.Load(), pooled, f.wakes.Load())
 	}
